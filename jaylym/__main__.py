@@ -1,0 +1,5 @@
+"""`python -m jaylym` is the `jaylym` command."""
+
+from jaylym.cli import main
+
+main()
