@@ -1,0 +1,8 @@
+"""Time-series storage: one small contract (`TimeSeriesStore`), two implementations.
+
+- `influx`: InfluxDB through its v1-compatible HTTP API (line protocol + InfluxQL), which
+  works unchanged on InfluxDB 1.8+, 2.x (v1 compatibility API) and 3.x.
+- `sqlite`: an embedded file, for the demo and small single-machine installs.
+
+Both pass the same contract test suite (`tests/jaylym/store/`).
+"""
