@@ -1,0 +1,62 @@
+"""Who is told about an alert, in which language, through which channels.
+
+A plain dataclass for now; the registry (jaylym/registry) will produce these from herders and
+coordinators once it lands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from api.alerts.model import Alert
+
+Language = Literal["kk", "ru", "en"]
+LANGUAGES: tuple[Language, ...] = ("kk", "ru", "en")
+ChannelName = Literal["mqtt", "webhook", "sms", "telegram"]
+
+# MQTT topic levels must not carry wildcards or separators; ids are our own slugs.
+RECIPIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One way to reach a person: the channel and its address.
+
+    address: mqtt -> (unused, the herder id names the topic); webhook -> URL;
+    sms -> phone in international format; telegram -> chat id.
+    secret: the webhook's HMAC key when it has its own (else the configured default).
+    """
+
+    channel: ChannelName
+    address: str = ""
+    secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str
+    role: Literal["herder", "coordinator"]
+    name: str
+    language: Language
+    endpoints: tuple[Endpoint, ...]
+    herd_ids: frozenset[str] = frozenset()
+    okrug_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not RECIPIENT_ID_PATTERN.fullmatch(self.id):
+            raise ValueError(f"recipient id {self.id!r} must match {RECIPIENT_ID_PATTERN.pattern}")
+
+
+def recipients_for(alert: Alert, people: Iterable[Recipient]) -> list[Recipient]:
+    """The herders whose herds the alert concerns, then the okrug's coordinators; no duplicates."""
+    herds = set(alert.subject.herd_ids)
+    chosen: dict[str, Recipient] = {}
+    for person in people:
+        concerned = person.role == "herder" and bool(herds & person.herd_ids)
+        coordinates = person.role == "coordinator" and alert.subject.okrug_id in person.okrug_ids
+        if concerned or coordinates:
+            chosen.setdefault(person.id, person)
+    return sorted(chosen.values(), key=lambda p: (p.role != "herder", p.id))
