@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from api.alerts.model import Alert
@@ -17,22 +17,21 @@ Language = Literal["kk", "ru", "en"]
 LANGUAGES: tuple[Language, ...] = ("kk", "ru", "en")
 ChannelName = Literal["mqtt", "webhook", "sms", "telegram"]
 
-# MQTT topic levels must not carry wildcards or separators; ids are our own slugs.
-RECIPIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# A recipient id names an MQTT topic level (docs/protocol.md: lowercase [a-z0-9-]), so no
+# wildcard or separator can ever reach a topic.
+RECIPIENT_ID_PATTERN = re.compile(r"^[a-z0-9-]{1,64}$")
 
 
 @dataclass(frozen=True)
 class Endpoint:
     """One way to reach a person: the channel and its address.
 
-    address: mqtt -> (unused, the herder id names the topic); webhook -> URL;
+    address: mqtt -> unused (the recipient id names the topic); webhook -> https URL;
     sms -> phone in international format; telegram -> chat id.
-    secret: the webhook's HMAC key when it has its own (else the configured default).
     """
 
     channel: ChannelName
     address: str = ""
-    secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,285 @@
+"""Delivery: every alert transition to every concerned person, on each of their channels.
+
+`submit()` renders each message in the reader's language and records one delivery per
+(alert id, transition seq, recipient, channel) before anything is sent. `run_due()` then makes
+one attempt at each due delivery; a retryable failure is rescheduled with exponential back-off
+and jitter, or after the `retry_after` the far end asked for, until `max_attempts`.
+Every attempt is a row in the delivery log.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from prometheus_client import Counter
+
+from api.alerts.channels import Channel, Outbound, Outcome
+from api.alerts.delivery_log import Delivery, DeliveryLog, NewDelivery
+from api.alerts.messages import DEFAULT_TZ, Rendered, render
+from api.alerts.model import Alert
+from api.alerts.recipients import ChannelName, Language, Recipient
+
+log = structlog.get_logger("jaylym.alerts.delivery")
+
+ATTEMPTS = Counter(
+    "jaylym_alert_delivery_attempts",
+    "Alert delivery attempts by channel and outcome.",
+    ["channel", "outcome"],
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_s: float = 5.0
+    max_backoff_s: float = 600.0
+    max_retry_after_s: float = 3600.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Delay after failed attempt number `attempt` (1-based): "equal jitter", so retries
+        from many deliveries that failed together spread out but never come sooner than half
+        the exponential step."""
+        step = min(self.max_backoff_s, self.base_s * 2 ** (attempt - 1))
+        return rng.uniform(step / 2, step)
+
+    def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
+        if retry_after_s is None:
+            return self.backoff(attempt, rng)
+        # Honour the far end: never sooner than asked; a little later so we do not all return
+        # in the same second.
+        return retry_after_s + rng.uniform(0, min(1.0, 0.1 * retry_after_s))
+
+
+@dataclass
+class RunReport:
+    attempted: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    keys: list[str] = field(default_factory=list)
+
+
+def delivery_key(alert: Alert, recipient_id: str, channel: str) -> str:
+    return f"{alert.idempotency_stem}/{recipient_id}/{channel}"
+
+
+class Deliverer:
+    def __init__(
+        self,
+        log_store: DeliveryLog,
+        channels: Mapping[ChannelName, Channel],
+        *,
+        policy: RetryPolicy | None = None,
+        timezone: str = DEFAULT_TZ,
+        default_language: Language = "kk",
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = log_store
+        self.channels = dict(channels)
+        self.policy = policy or RetryPolicy()
+        self.timezone = timezone
+        self.default_language = default_language
+        self.now = now
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+
+    def recover(self) -> dict[str, int]:
+        """Call once at start-up, before `run_due`: settle sends a crash left open."""
+        resendable = [name for name, ch in self.channels.items() if ch.receiver_dedupes]
+        counts = self.store.recover(resendable, self.now())
+        if any(counts.values()):
+            log.warning("delivery.recovered", **counts)
+        return counts
+
+    def submit(self, alert: Alert, recipients: Iterable[Recipient]) -> list[str]:
+        """Record a delivery per recipient endpoint; returns the keys newly recorded.
+
+        Submitting the same transition again records nothing new: the key is the idempotency
+        key, and it is stored before any send.
+        """
+        added: list[str] = []
+        now = self.now()
+        for person in recipients:
+            language = person.language or self.default_language
+            own_herds = tuple(
+                name
+                for hid, name in zip(alert.subject.herd_ids, alert.subject.herd_names, strict=True)
+                if hid in person.herd_ids
+            )
+            rendered = render(
+                alert,
+                language,
+                tz=self.timezone,
+                herd_names=own_herds if person.role == "herder" else None,
+            )
+            for endpoint in person.endpoints:
+                row = self._row(alert, person, endpoint.channel, endpoint.address, rendered)
+                if self.store.add(row, now):
+                    added.append(row.key)
+                    if row.state == "failed":
+                        ATTEMPTS.labels(row.channel, "unroutable").inc()
+                        log.warning("delivery.unroutable", key=row.key, reason=row.last_error)
+        return added
+
+    def _row(
+        self,
+        alert: Alert,
+        person: Recipient,
+        channel_name: ChannelName,
+        address: str,
+        rendered: Rendered,
+    ) -> NewDelivery:
+        channel = self.channels.get(channel_name)
+        problem = None
+        if channel is None:
+            problem = f"channel {channel_name} is not configured"
+        else:
+            try:
+                channel.check_address(address, person.id)
+            except ValueError as exc:
+                problem = str(exc)
+        text = rendered.sms if channel is not None and channel.text_form == "sms" else rendered.text
+        payload: dict[str, Any] = {
+            "alert": alert.model_dump(mode="json"),
+            "language": rendered.language,
+            "title": rendered.title,
+            "text": rendered.text,
+            "sms": rendered.sms,
+        }
+        return NewDelivery(
+            key=delivery_key(alert, person.id, channel_name),
+            alert_id=alert.alert_id,
+            seq=alert.seq,
+            recipient_id=person.id,
+            channel=channel_name,
+            address=address,
+            language=rendered.language,
+            text=text,
+            payload=payload,
+            state="failed" if problem else "pending",
+            last_error=problem,
+        )
+
+    def run_due(self, limit: int = 100) -> RunReport:
+        """One attempt at each delivery that is due now."""
+        report = RunReport()
+        for delivery_id in self.store.due(self.now(), limit):
+            delivery = self.store.claim(delivery_id, self.now())
+            if delivery is None:
+                continue  # another worker took it
+            self._attempt(delivery, report)
+        return report
+
+    def _attempt(self, delivery: Delivery, report: RunReport) -> None:
+        channel = self.channels.get(delivery.channel)  # type: ignore[call-overload]
+        report.attempted += 1
+        report.keys.append(delivery.key)
+        if channel is None:
+            outcome = Outcome.failed(f"channel {delivery.channel} is not configured")
+        else:
+            message = Outbound(
+                key=delivery.key,
+                channel=channel.name,
+                recipient_id=delivery.recipient_id,
+                address=delivery.address,
+                text=delivery.text,
+                payload=delivery.payload,
+            )
+            try:
+                outcome = channel.send(message)
+            except Exception as exc:  # a channel bug must not stop every other delivery
+                log.exception("delivery.channel_crashed", key=delivery.key)
+                outcome = Outcome.retry(f"channel error: {type(exc).__name__}: {exc}")
+        self._record(delivery, outcome, report)
+
+    def _record(self, delivery: Delivery, outcome: Outcome, report: RunReport) -> None:
+        now = self.now()
+        common = {
+            "http_status": outcome.http_status,
+            "retry_after_s": outcome.retry_after_s,
+            "detail": outcome.detail or None,
+        }
+        if outcome.status == "sent":
+            self.store.finish(
+                delivery,
+                now,
+                attempt_status="sent",
+                state="sent",
+                provider_id=outcome.provider_id,
+                **common,  # type: ignore[arg-type]
+            )
+            report.sent += 1
+        elif outcome.status == "retry" and self._may_retry(delivery, outcome):
+            wait = self.policy.delay(delivery.attempts, outcome.retry_after_s, self.rng)
+            self.store.finish(
+                delivery,
+                now,
+                attempt_status="retry",
+                state="retry_wait",
+                next_attempt_at=now + timedelta(seconds=wait),
+                **common,  # type: ignore[arg-type]
+            )
+            report.retrying += 1
+        else:
+            detail = outcome.detail
+            if outcome.status == "retry":
+                detail = f"gave up after {delivery.attempts} attempts: {detail}"
+                if (outcome.retry_after_s or 0) > self.policy.max_retry_after_s:
+                    detail = (
+                        f"retry_after {outcome.retry_after_s:g} s is too long: {outcome.detail}"
+                    )
+            common["detail"] = detail
+            self.store.finish(
+                delivery,
+                now,
+                attempt_status=outcome.status,
+                state="failed",
+                **common,  # type: ignore[arg-type]
+            )
+            report.failed += 1
+        ATTEMPTS.labels(delivery.channel, outcome.status).inc()
+        log.info(
+            "delivery.attempt",
+            key=delivery.key,
+            channel=delivery.channel,
+            attempt=delivery.attempts,
+            outcome=outcome.status,
+            http_status=outcome.http_status,
+            retry_after_s=outcome.retry_after_s,
+            detail=outcome.detail[:200] or None,
+        )
+
+    def _may_retry(self, delivery: Delivery, outcome: Outcome) -> bool:
+        if delivery.attempts >= self.policy.max_attempts:
+            return False
+        return (outcome.retry_after_s or 0) <= self.policy.max_retry_after_s
+
+    def run_until_idle(self, timeout_s: float, *, stop: threading.Event | None = None) -> RunReport:
+        """Work through deliveries, sleeping until the next is due, until none is waiting or
+        `timeout_s` has passed (every wait here is bounded)."""
+        total = RunReport()
+        deadline = time.monotonic() + timeout_s
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            report = self.run_due()
+            for name in ("attempted", "sent", "retrying", "failed"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.keys.extend(report.keys)
+            next_at = self.store.next_due_at()
+            remaining = deadline - time.monotonic()
+            if next_at is None or remaining <= 0:
+                break
+            wait = (next_at - self.now()).total_seconds()
+            stop.wait(min(max(wait, 0.0), remaining, 1.0))
+        return total
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
