@@ -21,7 +21,7 @@ import structlog
 from prometheus_client import Counter
 
 from api.alerts.channels import Channel, Outbound, Outcome
-from api.alerts.delivery_log import Delivery, DeliveryLog, NewDelivery
+from api.alerts.delivery_log import Delivery, DeliveryLog, NewDelivery, State
 from api.alerts.messages import DEFAULT_TZ, Rendered, render
 from api.alerts.model import Alert
 from api.alerts.recipients import ChannelName, Language, Recipient
@@ -84,6 +84,8 @@ class Deliverer:
     ) -> None:
         self.store = log_store
         self.channels = dict(channels)
+        # The log stores channel names as plain text.
+        self._by_name: dict[str, Channel] = {str(k): v for k, v in channels.items()}
         self.policy = policy or RetryPolicy()
         self.timezone = timezone
         self.default_language = default_language
@@ -146,7 +148,9 @@ class Deliverer:
             except ValueError as exc:
                 problem = str(exc)
         text = rendered.sms if channel is not None and channel.text_form == "sms" else rendered.text
+        key = delivery_key(alert, person.id, channel_name)
         payload: dict[str, Any] = {
+            "key": key,  # receivers deduplicate on it (QoS 1 and resent webhooks may repeat)
             "alert": alert.model_dump(mode="json"),
             "language": rendered.language,
             "title": rendered.title,
@@ -154,7 +158,7 @@ class Deliverer:
             "sms": rendered.sms,
         }
         return NewDelivery(
-            key=delivery_key(alert, person.id, channel_name),
+            key=key,
             alert_id=alert.alert_id,
             seq=alert.seq,
             recipient_id=person.id,
@@ -178,7 +182,7 @@ class Deliverer:
         return report
 
     def _attempt(self, delivery: Delivery, report: RunReport) -> None:
-        channel = self.channels.get(delivery.channel)  # type: ignore[call-overload]
+        channel = self._channel(delivery.channel)
         report.attempted += 1
         report.keys.append(delivery.key)
         if channel is None:
@@ -201,49 +205,35 @@ class Deliverer:
 
     def _record(self, delivery: Delivery, outcome: Outcome, report: RunReport) -> None:
         now = self.now()
-        common = {
-            "http_status": outcome.http_status,
-            "retry_after_s": outcome.retry_after_s,
-            "detail": outcome.detail or None,
-        }
+        state: State
+        next_at = None
+        detail = outcome.detail or None
         if outcome.status == "sent":
-            self.store.finish(
-                delivery,
-                now,
-                attempt_status="sent",
-                state="sent",
-                provider_id=outcome.provider_id,
-                **common,  # type: ignore[arg-type]
-            )
+            state = "sent"
             report.sent += 1
         elif outcome.status == "retry" and self._may_retry(delivery, outcome):
+            state = "retry_wait"
             wait = self.policy.delay(delivery.attempts, outcome.retry_after_s, self.rng)
-            self.store.finish(
-                delivery,
-                now,
-                attempt_status="retry",
-                state="retry_wait",
-                next_attempt_at=now + timedelta(seconds=wait),
-                **common,  # type: ignore[arg-type]
-            )
+            next_at = now + timedelta(seconds=wait)
             report.retrying += 1
         else:
-            detail = outcome.detail
-            if outcome.status == "retry":
-                detail = f"gave up after {delivery.attempts} attempts: {detail}"
-                if (outcome.retry_after_s or 0) > self.policy.max_retry_after_s:
-                    detail = (
-                        f"retry_after {outcome.retry_after_s:g} s is too long: {outcome.detail}"
-                    )
-            common["detail"] = detail
-            self.store.finish(
-                delivery,
-                now,
-                attempt_status=outcome.status,
-                state="failed",
-                **common,  # type: ignore[arg-type]
-            )
+            state = "failed"
+            if (outcome.retry_after_s or 0) > self.policy.max_retry_after_s:
+                detail = f"retry_after {outcome.retry_after_s:g} s is too long: {outcome.detail}"
+            elif outcome.status == "retry":
+                detail = f"gave up after {delivery.attempts} attempts: {outcome.detail}"
             report.failed += 1
+        self.store.finish(
+            delivery,
+            now,
+            attempt_status=outcome.status,
+            state=state,
+            next_attempt_at=next_at,
+            http_status=outcome.http_status,
+            retry_after_s=outcome.retry_after_s,
+            detail=detail,
+            provider_id=outcome.provider_id,
+        )
         ATTEMPTS.labels(delivery.channel, outcome.status).inc()
         log.info(
             "delivery.attempt",
@@ -253,8 +243,12 @@ class Deliverer:
             outcome=outcome.status,
             http_status=outcome.http_status,
             retry_after_s=outcome.retry_after_s,
-            detail=outcome.detail[:200] or None,
+            next_attempt_at=next_at.isoformat() if next_at else None,
+            detail=(detail or "")[:200] or None,
         )
+
+    def _channel(self, name: str) -> Channel | None:
+        return self._by_name.get(name)
 
     def _may_retry(self, delivery: Delivery, outcome: Outcome) -> bool:
         if delivery.attempts >= self.policy.max_attempts:
@@ -279,6 +273,18 @@ class Deliverer:
             wait = (next_at - self.now()).total_seconds()
             stop.wait(min(max(wait, 0.0), remaining, 1.0))
         return total
+
+    def run(self, stop: threading.Event, *, poll_s: float = 1.0) -> None:
+        """Deliver until `stop` is set: the loop a service runs in a thread. New submissions
+        are picked up within `poll_s`; a due retry is not kept waiting longer than that."""
+        while not stop.is_set():
+            try:
+                self.run_due()
+            except Exception:  # the database may be briefly unavailable; keep the loop alive
+                log.exception("delivery.loop_error")
+            next_at = self.store.next_due_at()
+            wait = poll_s if next_at is None else (next_at - self.now()).total_seconds()
+            stop.wait(min(max(wait, 0.0), poll_s))
 
     def close(self) -> None:
         for channel in self.channels.values():

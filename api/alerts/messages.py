@@ -7,6 +7,7 @@ with the locale's decimal sign, times in the configured local zone (not UTC: a h
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,11 +103,12 @@ def _full(
         lines.append(gettext(t.ADVICE[alert.rule]))
     subject = alert.subject
     facts = [
-        ("pasture", subject.pasture_name),
-        ("herd", ", ".join(subject.herd_names)),
+        ("pasture", clean(subject.pasture_name or "")),
+        ("herd", ", ".join(clean(name) for name in subject.herd_names)),
         ("device", subject.device_id),
-        ("okrug", subject.okrug_name),
+        ("okrug", clean(subject.okrug_name)),
         ("time", _local(alert.at, "d MMMM y, HH:mm", zone, language)),
+        ("alert", alert.alert_id),
     ]
     lines.append("")
     lines.extend(f"{gettext(t.LABELS[label])}: {value}" for label, value in facts if value)
@@ -132,18 +134,26 @@ def _placeholders(alert: Alert, key: str) -> tuple[str, ...]:
     return tuple(name for name in NAME_KEYS if "{" + name + "}" in source)
 
 
+def clean(text: str) -> str:
+    """A name from the registry is free text: one line, no control or format characters
+    (a newline or a bidi override must not reshape an SMS)."""
+    kept = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
+    return " ".join(kept.split())
+
+
 def _names(alert: Alert, herd_names: tuple[str, ...] | None) -> dict[str, str]:
     subject = alert.subject
     herds = herd_names if herd_names else subject.herd_names
-    herd = ", ".join(herds)
-    pasture = subject.pasture_name or ""
+    herd = ", ".join(clean(name) for name in herds)
+    pasture = clean(subject.pasture_name or "")
     device = subject.device_id or ""
-    owner = herd or pasture or subject.okrug_name
-    place = pasture or herd or device or subject.okrug_name
+    okrug = clean(subject.okrug_name)
+    owner = herd or pasture or okrug
+    place = pasture or herd or device or okrug
     if alert.rule.value in ("device_offline", "low_battery", "immobile") and device:
         place = f"{device} ({owner})"
     return {
-        "pasture": pasture or subject.okrug_name,
+        "pasture": pasture or okrug,
         "herd": herd or "-",
         "device": device or "-",
         "owner": owner,

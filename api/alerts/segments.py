@@ -50,7 +50,7 @@ def fit_one_segment(
     render: Callable[[Mapping[str, str]], str],
     names: Mapping[str, str],
     *,
-    min_name: int = 4,
+    min_name: int = 1,
 ) -> str:
     """Render with the names shortened, longest first, until the text fits one segment.
 

@@ -106,4 +106,5 @@ LABELS: dict[str, str] = {
     "device": N_("Device"),
     "okrug": N_("Okrug"),
     "time": N_("Time"),
+    "alert": N_("Alert"),
 }

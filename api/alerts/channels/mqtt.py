@@ -92,7 +92,7 @@ class MqttChannel:
         if not self._connected.wait(self._timeout_s):
             # Not queued inside paho: a message paho kept for later could go out twice.
             return Outcome.retry("broker not connected")
-        body = json.dumps({"key": message.key, **message.payload}, ensure_ascii=False)
+        body = json.dumps(message.payload, ensure_ascii=False)
         info = self._client.publish(topic, body.encode(), qos=1, retain=False)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return Outcome.retry(f"publish refused: {mqtt.error_string(info.rc)}")

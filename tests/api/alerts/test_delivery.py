@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -299,3 +300,36 @@ def test_backoff_grows_with_jitter_within_bounds() -> None:
         assert all(step / 2 <= s <= step for s in samples)
         assert len(samples) > 1  # jittered
     assert policy.delay(1, 30, rng) >= 30
+
+
+def test_a_delivery_can_be_claimed_once(delivery_log: SqlDeliveryLog) -> None:
+    deliverer = Deliverer(delivery_log, {"webhook": WebhookChannel(SECRET, allow_http=True)})
+    deliverer.submit(alert("drought"), [herder("http://127.0.0.1:9", "webhook")])
+    now = datetime.now(UTC)
+    (delivery_id,) = delivery_log.due(now)
+    first = delivery_log.claim(delivery_id, now)
+    assert first is not None
+    assert first.attempts == 1
+    assert delivery_log.claim(delivery_id, now) is None  # a second worker gets nothing
+    assert delivery_log.due(now) == []
+
+
+def test_service_loop_delivers_what_is_submitted_while_it_runs(
+    http_server: Recorder, delivery_log: SqlDeliveryLog
+) -> None:
+    deliverer = webhook_deliverer(delivery_log)
+    stop = threading.Event()
+    worker = threading.Thread(target=deliverer.run, args=(stop,), kwargs={"poll_s": 0.05})
+    worker.start()
+    try:
+        deliverer.submit(alert("overgrazing"), [herder(http_server.url, "webhook")])
+        deliverer.submit(alert("drought", alert_id="al-0002"), [herder(http_server.url, "webhook")])
+        requests = http_server.wait_for(2, timeout_s=10)
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert sorted(r.json()["key"] for r in requests) == [
+        "al-0001/1/herder-askar/webhook",
+        "al-0002/1/herder-askar/webhook",
+    ]

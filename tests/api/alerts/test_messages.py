@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.alerts.catalogs import problems, read
 from api.alerts.messages import render
@@ -109,4 +111,39 @@ def test_gsm7_and_ucs2_counting() -> None:
 
 def test_a_template_too_long_for_any_name_is_refused() -> None:
     with pytest.raises(DoesNotFit):
-        fit_one_segment(lambda n: "ә" * 66 + n["x"], {"x": "абвгдеж"})
+        fit_one_segment(lambda n: "ә" * 69 + n["x"], {"x": "абвгдеж"})
+
+
+NAMES = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=120
+).filter(lambda s: s.strip())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    variant=st.sampled_from(sorted(FIGURES)),
+    language=st.sampled_from(LANGUAGES),
+    pasture=NAMES,
+    herd=NAMES,
+)
+def test_any_names_still_fit_one_segment(
+    variant: str, language: Language, pasture: str, herd: str
+) -> None:
+    """Whatever a registry holds (emoji, control characters, 120 characters), one segment."""
+    subject = CYRILLIC.model_copy(update={"pasture_name": pasture, "herd_names": (herd,)})
+    sms = render(alert(variant, subject=subject), language).sms
+    assert segment_info(sms).fits, sms
+    assert "\n" not in sms
+    for number in FIGURES[variant][1]:
+        assert number.format(d=DECIMAL[language]) in sms
+
+
+def test_control_characters_in_names_do_not_reach_the_text() -> None:
+    subject = CYRILLIC.model_copy(
+        update={"pasture_name": "Көктерек\n\u202eжайлауы\x00", "herd_names": ("Асқар\r\n",)}
+    )
+    message = render(alert("overgrazing", subject=subject, severity=Severity.warning), "kk")
+    assert message.sms == "Көктерек жайлауы: маусым нормасының 113% жейілді. Табын Асқар"
+    assert "\u202e" not in message.text
+    assert "Жайылым: Көктерек жайлауы\n" in message.text
+    assert message.text.endswith("Дабыл: al-0001")
