@@ -106,8 +106,7 @@ class Deliverer:
         Submitting the same transition again records nothing new: the key is the idempotency
         key, and it is stored before any send.
         """
-        added: list[str] = []
-        now = self.now()
+        rows: list[NewDelivery] = []
         for person in recipients:
             language = person.language or self.default_language
             own_herds = tuple(
@@ -121,13 +120,16 @@ class Deliverer:
                 tz=self.timezone,
                 herd_names=own_herds if person.role == "herder" else None,
             )
-            for endpoint in person.endpoints:
-                row = self._row(alert, person, endpoint.channel, endpoint.address, rendered)
-                if self.store.add(row, now):
-                    added.append(row.key)
-                    if row.state == "failed":
-                        ATTEMPTS.labels(row.channel, "unroutable").inc()
-                        log.warning("delivery.unroutable", key=row.key, reason=row.last_error)
+            rows.extend(
+                self._row(alert, person, endpoint.channel, endpoint.address, rendered)
+                for endpoint in person.endpoints
+            )
+        added = self.store.add(rows, self.now())
+        new = set(added)
+        for row in rows:
+            if row.key in new and row.state == "failed":
+                ATTEMPTS.labels(row.channel, "unroutable").inc()
+                log.warning("delivery.unroutable", key=row.key, reason=row.last_error)
         return added
 
     def _row(

@@ -12,7 +12,7 @@ import pytest
 from api.alerts.channels.telegram import TelegramChannel
 from api.alerts.channels.webhook import WebhookChannel
 from api.alerts.delivery import Deliverer, RetryPolicy
-from api.alerts.delivery_log import SqlDeliveryLog
+from api.alerts.delivery_log import NewDelivery, SqlDeliveryLog
 from api.alerts.model import Transition
 from api.alerts.recipients import Endpoint, Recipient, recipients_for
 from tests.api.alerts.recorder import Recorder, Reply
@@ -333,3 +333,29 @@ def test_service_loop_delivers_what_is_submitted_while_it_runs(
         "al-0001/1/herder-askar/webhook",
         "al-0002/1/herder-askar/webhook",
     ]
+
+
+def test_log_add_keeps_new_rows_and_skips_known_keys(delivery_log: SqlDeliveryLog) -> None:
+    def row(key: str) -> NewDelivery:
+        return NewDelivery(
+            key=key,
+            alert_id="al-9",
+            seq=int(key[-1]),
+            recipient_id="r",
+            channel="webhook",
+            address="https://x.example",
+            language="kk",
+            text="мәтін",
+            payload={"key": key},
+        )
+
+    now = datetime.now(UTC)
+    assert delivery_log.add([row("k1")], now) == ["k1"]
+    assert delivery_log.add([row("k1"), row("k2"), row("k3")], now) == ["k2", "k3"]
+    assert delivery_log.add([row("k2")], now) == []
+    for key in ("k1", "k2", "k3"):
+        stored = delivery_log.get(key)
+        assert stored is not None
+        assert stored.text == "мәтін"
+        assert stored.state == "pending"
+    assert len(delivery_log.due(now)) == 3
