@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,6 +65,18 @@ class RunReport:
     retrying: int = 0
     failed: int = 0
     keys: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, key: str, result: str) -> None:
+        with self.lock:
+            self.attempted += 1
+            self.keys.append(key)
+            setattr(self, result, getattr(self, result) + 1)
+
+    def add(self, other: RunReport) -> None:
+        for name in ("attempted", "sent", "retrying", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.keys.extend(other.keys)
 
 
 def delivery_key(alert: Alert, recipient_id: str, channel: str) -> str:
@@ -81,6 +94,7 @@ class Deliverer:
         default_language: Language = "kk",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        workers: int = 4,
     ) -> None:
         self.store = log_store
         self.channels = dict(channels)
@@ -91,6 +105,7 @@ class Deliverer:
         self.default_language = default_language
         self.now = now
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.workers = max(1, workers)
 
     def recover(self) -> dict[str, int]:
         """Call once at start-up, before `run_due`: settle sends a crash left open."""
@@ -174,19 +189,25 @@ class Deliverer:
         )
 
     def run_due(self, limit: int = 100) -> RunReport:
-        """One attempt at each delivery that is due now."""
+        """One attempt at each delivery that is due now, `workers` at a time, so one slow or
+        unreachable endpoint does not hold back everyone else's alerts."""
         report = RunReport()
-        for delivery_id in self.store.due(self.now(), limit):
-            delivery = self.store.claim(delivery_id, self.now())
-            if delivery is None:
-                continue  # another worker took it
-            self._attempt(delivery, report)
+        due = self.store.due(self.now(), limit)
+        if self.workers == 1 or len(due) <= 1:
+            for delivery_id in due:
+                self._claim_and_attempt(delivery_id, report)
+            return report
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(due))) as pool:
+            # Claimed one by one, just before each send: a crash leaves at most `workers`
+            # deliveries in flight, not the whole batch.
+            list(pool.map(lambda delivery_id: self._claim_and_attempt(delivery_id, report), due))
         return report
 
-    def _attempt(self, delivery: Delivery, report: RunReport) -> None:
+    def _claim_and_attempt(self, delivery_id: int, report: RunReport) -> None:
+        delivery = self.store.claim(delivery_id, self.now())
+        if delivery is None:
+            return  # another worker took it
         channel = self._channel(delivery.channel)
-        report.attempted += 1
-        report.keys.append(delivery.key)
         if channel is None:
             outcome = Outcome.failed(f"channel {delivery.channel} is not configured")
         else:
@@ -212,19 +233,16 @@ class Deliverer:
         detail = outcome.detail or None
         if outcome.status == "sent":
             state = "sent"
-            report.sent += 1
         elif outcome.status == "retry" and self._may_retry(delivery, outcome):
             state = "retry_wait"
             wait = self.policy.delay(delivery.attempts, outcome.retry_after_s, self.rng)
             next_at = now + timedelta(seconds=wait)
-            report.retrying += 1
         else:
             state = "failed"
             if (outcome.retry_after_s or 0) > self.policy.max_retry_after_s:
                 detail = f"retry_after {outcome.retry_after_s:g} s is too long: {outcome.detail}"
             elif outcome.status == "retry":
                 detail = f"gave up after {delivery.attempts} attempts: {outcome.detail}"
-            report.failed += 1
         self.store.finish(
             delivery,
             now,
@@ -236,6 +254,7 @@ class Deliverer:
             detail=detail,
             provider_id=outcome.provider_id,
         )
+        report.count(delivery.key, {"sent": "sent", "retry_wait": "retrying"}.get(state, "failed"))
         ATTEMPTS.labels(delivery.channel, outcome.status).inc()
         log.info(
             "delivery.attempt",
@@ -264,10 +283,7 @@ class Deliverer:
         deadline = time.monotonic() + timeout_s
         stop = stop or threading.Event()
         while not stop.is_set():
-            report = self.run_due()
-            for name in ("attempted", "sent", "retrying", "failed"):
-                setattr(total, name, getattr(total, name) + getattr(report, name))
-            total.keys.extend(report.keys)
+            total.add(self.run_due())
             next_at = self.store.next_due_at()
             remaining = deadline - time.monotonic()
             if next_at is None or remaining <= 0:

@@ -39,8 +39,8 @@ class Recipient:
     id: str
     role: Literal["herder", "coordinator"]
     name: str
-    language: Language
     endpoints: tuple[Endpoint, ...]
+    language: Language | None = None  # None: the configured default language
     herd_ids: frozenset[str] = frozenset()
     okrug_ids: frozenset[str] = frozenset()
 

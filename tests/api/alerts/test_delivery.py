@@ -359,3 +359,41 @@ def test_log_add_keeps_new_rows_and_skips_known_keys(delivery_log: SqlDeliveryLo
         assert stored.text == "мәтін"
         assert stored.state == "pending"
     assert len(delivery_log.due(now)) == 3
+
+
+def test_a_slow_endpoint_does_not_hold_back_the_others(delivery_log: SqlDeliveryLog) -> None:
+    from tests.api.alerts.recorder import recording_server
+
+    with recording_server() as slow, recording_server() as fast:
+        slow.default = Reply(200, {"ok": True}, delay_s=1.5)
+        people = [herder(slow.url, "webhook", rid="herder-slow")] + [
+            herder(fast.url, "webhook", rid=f"herder-fast-{n}") for n in range(3)
+        ]
+        channel = WebhookChannel(SECRET, allow_http=True, timeout_s=5)
+        deliverer = Deliverer(delivery_log, {"webhook": channel}, policy=FAST, workers=4)
+        deliverer.submit(alert("stray"), people)
+        report = deliverer.run_due()
+        assert report.sent == 4
+        (slow_request,) = slow.requests
+        assert len(fast.requests) == 3
+        # The fast receivers were served while the slow one was still thinking.
+        assert max(r.at for r in fast.requests) < slow_request.at + 1.0
+
+
+def test_recipient_without_a_language_gets_the_default(
+    http_server: Recorder, delivery_log: SqlDeliveryLog
+) -> None:
+    person = Recipient(
+        id="coord-9",
+        role="coordinator",
+        name="Coordinator",
+        endpoints=(Endpoint("webhook", http_server.url + "/hook"),),
+        okrug_ids=frozenset({"sogety"}),
+    )
+    channel = WebhookChannel(SECRET, allow_http=True, timeout_s=2)
+    deliverer = Deliverer(delivery_log, {"webhook": channel}, default_language="ru")
+    deliverer.submit(alert("drought"), [person])
+    deliverer.run_until_idle(5)
+    (req,) = http_server.requests
+    assert req.json()["language"] == "ru"
+    assert "Засуха" in req.json()["text"]
