@@ -170,8 +170,9 @@ def _numbers(alert: Alert, language: Language, zone: ZoneInfo) -> dict[str, str]
         return {"pct": str(round(f.utilisation * 100))}
     if isinstance(f, OverstockedFigures):
         return {
-            "density": dec(f.density_lu_per_ha),
-            "limit": dec(f.limit_lu_per_ha),
+            # Two decimals when needed, so 1.54 over a limit of 1.5 does not read "1,5 > 1,5".
+            "density": dec(f.density_lu_per_ha, "0.0#"),
+            "limit": dec(f.limit_lu_per_ha, "0.0#"),
             "minutes": str(f.minutes),
         }
     if isinstance(f, OffPlanFigures):

@@ -46,7 +46,7 @@ FIGURES = {
     "overgrazing": (OvergrazingFigures(utilisation=1.127), ["113"]),
     "overstocked": (
         OverstockedFigures(density_lu_per_ha=2.46, limit_lu_per_ha=1.5, minutes=45),
-        ["2{d}5", "1{d}5", "45"],
+        ["2{d}46", "1{d}5", "45"],
     ),
     "off_plan:closed": (OffPlanFigures(reason="resting", minutes=40), ["40"]),
     "off_plan:outside_window": (OffPlanFigures(reason="outside_window", minutes=125), ["125"]),
