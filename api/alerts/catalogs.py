@@ -123,6 +123,9 @@ def problems() -> list[str]:
                 found.append(f"{language}: untranslated: {msgid!r}")
             if text and set(PLACEHOLDER.findall(text)) != set(PLACEHOLDER.findall(msgid)):
                 found.append(f"{language}: placeholders differ from the msgid: {msgid!r}")
+        # Babel's own checks, the ones `pybabel compile` reports (printf-style placeholders).
+        for message, errors in catalog.check():
+            found.extend(f"{language}: {message.id!r}: {error}" for error in errors)
         found.extend(_stale_mo(language, catalog))
     return found
 

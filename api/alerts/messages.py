@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 from api.alerts import templates as t
@@ -167,7 +167,7 @@ def _numbers(alert: Alert, language: Language, zone: ZoneInfo) -> dict[str, str]
 
     f = alert.figures
     if isinstance(f, OvergrazingFigures):
-        return {"pct": str(round(f.utilisation * 100))}
+        return {"pct": str(format_percent(round(f.utilisation, 2), locale=language))}
     if isinstance(f, OverstockedFigures):
         return {
             # Two decimals when needed, so 1.54 over a limit of 1.5 does not read "1,5 > 1,5".

@@ -2,7 +2,9 @@
 
 The catalogs in api/alerts/locale translate these. SMS templates are short on purpose: with
 Cyrillic names a message is UCS-2 and must fit 70 characters, so a template's fixed text plus
-its numbers stays near 40 characters and the names get the rest. Names are given as labels
+its numbers stays near 40 characters and the names get the rest. No template holds a literal
+"%": percentages come formatted for the locale in {pct}, and gettext tools would otherwise read
+"% o" as a printf conversion. Names are given as labels
 ("Herd X") rather than inflected, because Kazakh and Russian case endings cannot be glued to a
 name we do not know.
 """
@@ -19,7 +21,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention, read by the
 
 # Short, for SMS. Keys are rule names, or rule names with a variant after a colon.
 SMS: dict[str, str] = {
-    "overgrazing": N_("{pasture}: {pct}% of season grass used. Herd {herd}"),
+    "overgrazing": N_("{pasture}: {pct} of season grass used. Herd {herd}"),
     "overstocked": N_("{pasture}: {density} LU/ha, limit {limit}, {minutes} min. Herd {herd}"),
     "off_plan:closed": N_("Herd {herd} on closed pasture {pasture}, {minutes} min"),
     "off_plan:outside_window": N_("Herd {herd} off plan dates on {pasture}, {minutes} min"),
@@ -58,7 +60,7 @@ TRANSITIONS: dict[Transition, str] = {
 
 # One sentence that explains the number, for Telegram and webhooks.
 DETAILS: dict[str, str] = {
-    "overgrazing": N_("This season the pasture has been grazed to {pct}% of what it can carry."),
+    "overgrazing": N_("This season the pasture has been grazed to {pct} of what it can carry."),
     "overstocked": N_(
         "Stocking density is {density} LU/ha against a limit of {limit} LU/ha, "
         "for {minutes} minutes."
