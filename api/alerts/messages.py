@@ -79,9 +79,9 @@ def render(
 
     def sms_with(shown: Mapping[str, str]) -> str:
         if alert.transition is Transition.resolved:
-            body = gettext(t.SMS["resolved"]).format(title=title, place=shown["place"])
-        else:
-            body = gettext(t.SMS[key]).format(**numbers, **shown)
+            return gettext(t.SMS["resolved"]).format(title=title, place=shown["place"])
+        body = gettext(t.SMS[key]).format(**numbers, **shown)
+        # One character marks a critical alert in every language (a word would cost names).
         return ("!" if alert.severity is Severity.critical else "") + body
 
     used = _placeholders(alert, key)

@@ -148,3 +148,14 @@ def test_control_characters_in_names_do_not_reach_the_text() -> None:
     assert "\u202e" not in message.text
     assert "Жайылым: Көктерек жайлауы\n" in message.text
     assert message.text.endswith("Дабыл: al-0001")
+
+
+def test_only_active_critical_alerts_are_marked() -> None:
+    critical = render(alert("drought", severity=Severity.critical), "ru").sms
+    warning = render(alert("drought", severity=Severity.warning), "ru").sms
+    resolved = render(
+        alert("drought", severity=Severity.critical, transition=Transition.resolved), "ru"
+    ).sms
+    assert critical.startswith("!")
+    assert not warning.startswith("!")
+    assert resolved.startswith("Снято: Засуха.")
