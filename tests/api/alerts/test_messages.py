@@ -159,3 +159,17 @@ def test_only_active_critical_alerts_are_marked() -> None:
     assert critical.startswith("!")
     assert not warning.startswith("!")
     assert resolved.startswith("Снято: Засуха.")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_soil_station_is_named_by_its_pasture(language: Language) -> None:
+    station = CYRILLIC.model_copy(
+        update={"herd_ids": (), "herd_names": (), "device_id": "soil-kokterek-07"}
+    )
+    message = render(alert("device_offline", subject=station, severity=Severity.warning), language)
+    assert message.sms.startswith(
+        {"kk": "Байланыс жоқ", "ru": "Нет связи", "en": "No signal"}[language]
+        + ": soil-kokterek-07 (Көктерек"
+    )
+    assert "95" in message.sms
+    assert segment_info(message.sms).fits
