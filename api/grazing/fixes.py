@@ -43,17 +43,6 @@ class HoldIntervals:
     lat: Array  # float64
 
 
-def _columns(readings: Sequence[PositionReading]) -> tuple[Array, Array, Array, Array]:
-    # One pass per column over plain attribute reads is the fastest route from frozen
-    # dataclasses to numpy; the readings arrive as objects from the store and the ingest.
-    n = len(readings)
-    ts = np.fromiter((r.ts_ms for r in readings), dtype=np.int64, count=n)
-    seq = np.fromiter((r.seq for r in readings), dtype=np.int64, count=n)
-    lat = np.fromiter((r.lat for r in readings), dtype=np.float64, count=n)
-    lon = np.fromiter((r.lon for r in readings), dtype=np.float64, count=n)
-    return ts, seq, lat, lon
-
-
 def hold_intervals(
     fixes: Mapping[str, Sequence[PositionReading]],
     collar_index: Mapping[str, int],
@@ -68,31 +57,37 @@ def hold_intervals(
     the herd and the hold limit of collar c. Fixes from before `lo_ms` matter (the last of them
     may hold into the window): callers pass at least the max_gap before it.
     """
-    parts: list[tuple[Array, Array, Array, Array, Array]] = []
-    flagged = unassigned = out_of_range = 0
+    # One list of plain tuples, then one numpy conversion: from frozen dataclasses this is
+    # the fastest route (about half the time of a numpy.fromiter per column per device).
+    rows: list[tuple[int, int, float, float]] = []
+    owners: list[int] = []
+    counts_per: list[int] = []
+    flagged = unassigned = 0
     for device_id, readings in fixes.items():
         index = collar_index.get(device_id)
         if index is None:
             unassigned += len(readings)
             continue
-        valid = [r for r in readings if not r.flags]
-        flagged += len(readings) - len(valid)
-        if not valid:
-            continue
-        ts, seq, lat, lon = _columns(valid)
-        ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-        if not ok.all():
-            out_of_range += int((~ok).sum())
-            ts, seq, lat, lon = ts[ok], seq[ok], lat[ok], lon[ok]
-        parts.append((np.full(ts.size, index, dtype=np.int64), ts, seq, lat, lon))
+        before = len(rows)
+        rows.extend([(r.ts_ms, r.seq, r.lat, r.lon) for r in readings if not r.flags])
+        flagged += len(readings) - (len(rows) - before)
+        owners.append(index)
+        counts_per.append(len(rows) - before)
 
-    counts_used = sum(p[1].size for p in parts)
-    counts = FixCounts(counts_used, flagged, out_of_range, unassigned)
-    if not parts:
+    table = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    # Milliseconds since 1970 stay below 2**53 for the next 285 000 years: exact in float64.
+    ts, seq = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
+    lat, lon = table[:, 2], table[:, 3]
+    collar = np.repeat(np.array(owners, dtype=np.int64), counts_per)
+    ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    out_of_range = int(ok.size - np.count_nonzero(ok))
+    if out_of_range:
+        collar, ts, seq, lat, lon = collar[ok], ts[ok], seq[ok], lat[ok], lon[ok]
+
+    counts = FixCounts(int(ts.size), flagged, out_of_range, unassigned)
+    if ts.size == 0:
         empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float64)
         return HoldIntervals(empty_i, empty_i, empty_i, empty_i, empty_f, empty_f), counts
-
-    collar, ts, seq, lat, lon = (np.concatenate(col) for col in zip(*parts, strict=True))
     order = np.lexsort((lon, lat, seq, ts, collar))  # last key is the primary one
     collar, ts, lat, lon = collar[order], ts[order], lat[order], lon[order]
 

@@ -23,7 +23,7 @@ import shapely
 from api.grazing.config import GrazingConfig
 from api.grazing.fixes import HoldIntervals, hold_intervals, lookback_ms
 from api.grazing.inputs import GrazingInputError, Herd, Pasture, SoilStation
-from api.grazing.moisture import MoistureFactor, moisture_factors
+from api.grazing.moisture import MoistureFactor, StationIndex
 from api.grazing.occupancy import HerdClocks, collar_weights
 from api.grazing.results import GrazingResult, HerdInPasture, PastureGrazing
 from api.grazing.seasons import season_start_ms
@@ -57,6 +57,9 @@ class GrazingModel:
         self._geoms: Array = np.array([p.geometry for p in self.pastures], dtype=object)
         shapely.prepare(self._geoms)  # the vectorised covers() below then runs prepared
         self._tree = shapely.STRtree(self._geoms)
+        self._stations = StationIndex.build(
+            self._geoms, self._tree, self.stations, self.config.moisture_station_radius_m
+        )
         self._area_ha = np.array([p.area_ha for p in self.pastures], dtype=np.float64)
         self._herd_lu = np.array(
             [h.livestock_units(self.config.lu_coefficients) for h in self.herds],
@@ -80,7 +83,10 @@ class GrazingModel:
 
     def herd_lu(self, herd_id: str) -> float:
         """LU(h) of one herd under this model's coefficients."""
-        return float(self._herd_lu[[h.herd_id for h in self.herds].index(herd_id)])
+        for h, herd in enumerate(self.herds):
+            if herd.herd_id == herd_id:
+                return float(self._herd_lu[h])
+        raise KeyError(herd_id)
 
     def evaluate(
         self,
@@ -121,7 +127,7 @@ class GrazingModel:
         self, soil: Mapping[str, Sequence[SoilReading]], now_ms: int
     ) -> list[MoistureFactor]:
         """The moisture factor of every pasture at `now_ms`, in pasture order."""
-        return moisture_factors(self._geoms, self._tree, self.stations, soil, now_ms, self.config)
+        return self._stations.factors(len(self.pastures), soil, now_ms, self.config)
 
     def _max_gaps(self, expected_interval_s: Mapping[str, float] | None) -> Array:
         intervals = expected_interval_s or {}

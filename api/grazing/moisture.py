@@ -53,10 +53,11 @@ def _station_water(
     soil: Mapping[str, Sequence[SoilReading]],
     now_ms: int,
     config: GrazingConfig,
-) -> list[_StationWater]:
+) -> dict[int, _StationWater]:
+    """Mean VWC and relative water of each station with valid readings in the window."""
     since = now_ms - round(config.moisture_window_days * _MS_PER_DAY)
-    out = []
-    for station in stations:
+    out = {}
+    for s, station in enumerate(stations):
         values = [
             r.vwc
             for r in soil.get(station.device_id, ())
@@ -66,7 +67,7 @@ def _station_water(
             continue  # a silent station is no evidence: treat it as absent
         wp, fc = station.limits(config.wilting_point_pct, config.field_capacity_pct)
         vwc = math.fsum(values) / len(values)
-        out.append(_StationWater(station, vwc, (vwc - wp) / (fc - wp)))
+        out[s] = _StationWater(station, vwc, (vwc - wp) / (fc - wp))
     return out
 
 
@@ -85,49 +86,71 @@ def _factor(
     )
 
 
-def moisture_factors(
-    geometries: np.ndarray[Any, Any],
-    tree: shapely.STRtree,
-    stations: Sequence[SoilStation],
-    soil: Mapping[str, Sequence[SoilReading]],
-    now_ms: int,
-    config: GrazingConfig,
-) -> list[MoistureFactor]:
-    """One factor per pasture (same order as `geometries`, which `tree` indexes)."""
-    n = len(geometries)
-    waters = _station_water(stations, soil, now_ms, config)
-    if not waters:
-        return [NO_STATION] * n
+@dataclass(frozen=True, slots=True)
+class StationIndex:
+    """Which stations serve which pasture: static geometry, worked out once per model.
 
-    points = shapely.points([w.station.lon for w in waters], [w.station.lat for w in waters])
-    st_idx, p_idx = tree.query(points, predicate="covered_by")
-    inside: dict[int, list[_StationWater]] = {}
-    for s, p in zip(st_idx.tolist(), p_idx.tolist(), strict=True):
-        inside.setdefault(p, []).append(waters[s])
+    `inside[p]` lists the stations that pasture p covers; `nearby[p]` the others within the
+    radius, nearest first, as (distance m, station id, station index).
+    """
 
-    nearest: dict[int, tuple[float, str, int]] = {}  # pasture -> (distance, station id, index)
-    radius = config.moisture_station_radius_m
-    for s, water in enumerate(waters):
-        box = degree_box(water.station.lon, water.station.lat, radius)
-        candidates = np.array(
-            [p for p in tree.query(box).tolist() if p not in inside], dtype=np.int64
-        )
-        if candidates.size == 0:
-            continue
-        dists = geodesic_distances_m(water.station.lon, water.station.lat, geometries[candidates])
-        for p, d in zip(candidates.tolist(), dists.tolist(), strict=True):
-            best = nearest.get(p)
-            key = (d, water.station.device_id, s)
-            if d <= radius and (best is None or key < best):
-                nearest[p] = key
+    stations: tuple[SoilStation, ...]
+    inside: dict[int, list[int]]
+    nearby: dict[int, list[tuple[float, str, int]]]
 
-    factors = []
-    for p in range(n):
-        if p in inside:
-            factors.append(_factor(inside[p], "inside", config, None))
-        elif p in nearest:
-            dist, _sid, s = nearest[p]
-            factors.append(_factor([waters[s]], "nearest", config, dist))
-        else:
-            factors.append(NO_STATION)
-    return factors
+    @classmethod
+    def build(
+        cls,
+        geometries: np.ndarray[Any, Any],
+        tree: shapely.STRtree,
+        stations: Sequence[SoilStation],
+        radius_m: float,
+    ) -> StationIndex:
+        inside: dict[int, list[int]] = {}
+        nearby: dict[int, list[tuple[float, str, int]]] = {}
+        if not stations or len(geometries) == 0:
+            return cls(tuple(stations), inside, nearby)
+        points = shapely.points([st.lon for st in stations], [st.lat for st in stations])
+        st_idx, p_idx = tree.query(points, predicate="covered_by")
+        covering: set[tuple[int, int]] = set()
+        for s, p in zip(st_idx.tolist(), p_idx.tolist(), strict=True):
+            inside.setdefault(p, []).append(s)
+            covering.add((s, p))
+        for s, station in enumerate(stations):
+            box = degree_box(station.lon, station.lat, radius_m)
+            candidates = np.array(
+                [p for p in tree.query(box).tolist() if (s, p) not in covering], dtype=np.int64
+            )
+            if candidates.size == 0:
+                continue
+            dists = geodesic_distances_m(station.lon, station.lat, geometries[candidates])
+            for p, d in zip(candidates.tolist(), dists.tolist(), strict=True):
+                if d <= radius_m:
+                    nearby.setdefault(p, []).append((d, station.device_id, s))
+        for near in nearby.values():
+            near.sort()
+        return cls(tuple(stations), inside, nearby)
+
+    def factors(
+        self,
+        n_pastures: int,
+        soil: Mapping[str, Sequence[SoilReading]],
+        now_ms: int,
+        config: GrazingConfig,
+    ) -> list[MoistureFactor]:
+        """One factor per pasture at `now_ms`, from the soil readings before it."""
+        water = _station_water(self.stations, soil, now_ms, config)
+        if not water:
+            return [NO_STATION] * n_pastures
+        factors = []
+        for p in range(n_pastures):
+            mine = [water[s] for s in self.inside.get(p, ()) if s in water]
+            if mine:
+                factors.append(_factor(mine, "inside", config, None))
+                continue
+            nearest = next(((d, s) for d, _sid, s in self.nearby.get(p, ()) if s in water), None)
+            if nearest is None:
+                factors.append(NO_STATION)
+            else:
+                factors.append(_factor([water[nearest[1]]], "nearest", config, nearest[0]))
+        return factors
