@@ -4,6 +4,7 @@ utilisation per pasture, computed exactly from collar fixes (issue 6). See docs/
 from api.grazing.config import DEFAULT_LU_COEFFICIENTS, DEFAULT_SEASON_STARTS, GrazingConfig
 from api.grazing.fixes import FixCounts
 from api.grazing.inputs import GrazingInputError, Herd, Pasture, SoilStation
+from api.grazing.ledger import SeasonAccount, SeasonLedger
 from api.grazing.model import GrazingModel
 from api.grazing.moisture import MoistureFactor
 from api.grazing.results import GrazingResult, HerdInPasture, PastureGrazing
@@ -23,6 +24,8 @@ __all__ = [
     "MoistureFactor",
     "Pasture",
     "PastureGrazing",
+    "SeasonAccount",
+    "SeasonLedger",
     "SoilStation",
     "pasture_state_points",
 ]

@@ -103,6 +103,8 @@ class GrazingModel:
         """Every pasture over [start_ms, end_ms); its current state at `at_ms` (default: the
         window's last millisecond). `utilisation` is then the window's share of the season's
         capacity. Moisture uses the soil readings of the look-back window before `end_ms`."""
+        if start_ms >= end_ms:
+            raise ValueError("the window's end must come after its start")
         starts = np.full(len(self.pastures), start_ms, dtype=np.int64)
         return self._evaluate(fixes, starts, end_ms, at_ms, soil, expected_interval_s)
 
@@ -115,11 +117,33 @@ class GrazingModel:
         expected_interval_s: Mapping[str, float] | None = None,
     ) -> GrazingResult:
         """Every pasture from the start of its own season to `now_ms`: utilisation is U_p."""
-        starts = np.array(
-            [season_start_ms(p.season, now_ms, self.config) for p in self.pastures],
-            dtype=np.int64,
+        return self.evaluate_from(
+            fixes,
+            self.season_starts_ms(now_ms),
+            now_ms,
+            soil=soil,
+            expected_interval_s=expected_interval_s,
         )
-        return self._evaluate(fixes, starts, now_ms, None, soil, expected_interval_s)
+
+    def evaluate_from(
+        self,
+        fixes: Mapping[str, Sequence[PositionReading]],
+        starts_ms: Mapping[str, int],
+        end_ms: int,
+        *,
+        at_ms: int | None = None,
+        soil: Mapping[str, Sequence[SoilReading]] | None = None,
+        expected_interval_s: Mapping[str, float] | None = None,
+    ) -> GrazingResult:
+        """Each pasture over its own window [starts_ms[id], end_ms), in one pass.
+
+        A window may be empty (start == end); every pasture needs a start.
+        """
+        missing = [p.pasture_id for p in self.pastures if p.pasture_id not in starts_ms]
+        if missing:
+            raise ValueError(f"no window start for pasture {missing[0]!r}")
+        starts = np.array([starts_ms[p.pasture_id] for p in self.pastures], dtype=np.int64)
+        return self._evaluate(fixes, starts, end_ms, at_ms, soil, expected_interval_s)
 
     def season_starts_ms(self, now_ms: int) -> dict[str, int]:
         """Each pasture's season start for `now_ms` (what the caller fetches fixes from)."""
@@ -148,8 +172,8 @@ class GrazingModel:
         soil: Mapping[str, Sequence[SoilReading]] | None,
         expected_interval_s: Mapping[str, float] | None,
     ) -> GrazingResult:
-        if starts.size and int(starts.max()) >= end_ms:
-            raise ValueError("the window's end must come after its start")
+        if starts.size and int(starts.max()) > end_ms:
+            raise ValueError("a window's end must not come before its start")
         at = end_ms - 1 if at_ms is None else at_ms
         n_p, n_h = len(self.pastures), len(self.herds)
         lo = min(int(starts.min()) if starts.size else end_ms, at)
