@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from shapely.geometry.base import BaseGeometry
 
@@ -99,7 +99,6 @@ class SoilStation:
     lat: float
     wilting_point_pct: float | None = None  # None: the configured default (loam)
     field_capacity_pct: float | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)  # registry labels, passed through
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.lon) and math.isfinite(self.lat)):

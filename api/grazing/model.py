@@ -156,12 +156,20 @@ class GrazingModel:
         return self._stations.factors(len(self.pastures), soil, now_ms, self.config)
 
     def _max_gaps(self, expected_interval_s: Mapping[str, float] | None) -> Array:
+        """Per collar: min(max_gap_intervals × expected interval, cap), in ms (as config's
+        `max_gap_ms`, vectorised: this runs once per evaluation over every collar)."""
         intervals = expected_interval_s or {}
-        default = self.config.default_expected_interval_s
-        return np.array(
-            [self.config.max_gap_ms(intervals.get(c, default)) for c in self._collar_ids],
-            dtype=np.int64,
+        cfg = self.config
+        seconds = np.fromiter(
+            (intervals.get(c, cfg.default_expected_interval_s) for c in self._collar_ids),
+            dtype=np.float64,
+            count=len(self._collar_ids),
         )
+        if not np.all(np.isfinite(seconds) & (seconds > 0)):
+            raise ValueError("expected intervals must be positive numbers of seconds")
+        gap_s = np.minimum(cfg.max_gap_intervals * seconds, float(cfg.max_gap_cap_s))
+        gap_ms: Array = np.rint(gap_s * 1000).astype(np.int64)
+        return gap_ms
 
     def _evaluate(
         self,

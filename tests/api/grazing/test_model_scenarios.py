@@ -309,3 +309,9 @@ def test_no_fixes_and_no_herds_give_zeros() -> None:
     result = model.evaluate({}, T0, T0 + HOUR).by_id()["a"]
     assert (result.lu_days, result.current_lu, result.herds) == (0.0, 0.0, ())
     assert GrazingModel([], []).evaluate({}, T0, T0 + HOUR).pastures == ()
+
+
+def test_bad_expected_interval_is_refused() -> None:
+    model = GrazingModel([square("a", 0)], [Herd("h", {"cattle": 1}, ("c1",))])
+    with pytest.raises(ValueError, match="expected intervals must be positive"):
+        model.evaluate({}, T0, T0 + HOUR, expected_interval_s={"c1": 0.0})
