@@ -315,3 +315,32 @@ def test_bad_expected_interval_is_refused() -> None:
     model = GrazingModel([square("a", 0)], [Herd("h", {"cattle": 1}, ("c1",))])
     with pytest.raises(ValueError, match="expected intervals must be positive"):
         model.evaluate({}, T0, T0 + HOUR, expected_interval_s={"c1": 0.0})
+
+
+def test_api_fields_carry_the_issue_contract() -> None:
+    model = GrazingModel([square("a", 0, productivity_kg_dm_ha=1180.0)], [HERD_OF_TWO])
+    fixes = {c: track(c, T0, 15 * MIN, [A_IN] * 5) for c in HERD_OF_TWO.collar_ids}
+    fields = model.evaluate(fixes, T0, T0 + HOUR).by_id()["a"].api_fields()
+    issue_fields = {
+        "lu_days_per_ha",
+        "capacity_lu_days_per_ha",
+        "utilisation",
+        "moisture_factor",
+        "current_lu",
+        "current_density_lu_per_ha",
+        "herds_present",
+    }
+    assert issue_fields <= set(fields)
+    assert fields["herds_present"] == ["h2c"]
+    assert fields["herds"][0]["hours"] == pytest.approx(1.0)
+
+
+def test_per_pasture_windows_need_every_pasture() -> None:
+    model = GrazingModel([square("a", 0), square("b", 1)], [HERD_OF_TWO])
+    with pytest.raises(ValueError, match="no window start for pasture 'b'"):
+        model.evaluate_from({}, {"a": T0}, T0 + HOUR)
+    with pytest.raises(KeyError):
+        model.herd_lu("nobody")
+
+
+HERD_OF_TWO = Herd("h2c", {"cattle": 2}, ("x1", "x2"))
