@@ -6,3 +6,25 @@
 
 Both pass the same contract test suite (`tests/jaylym/store/`).
 """
+
+from jaylym.store.base import (
+    LatestReading,
+    Point,
+    SoilSample,
+    StoreError,
+    StoreRejected,
+    StoreUnavailable,
+    TimeSeriesStore,
+)
+from jaylym.store.factory import open_store
+
+__all__ = [
+    "LatestReading",
+    "Point",
+    "SoilSample",
+    "StoreError",
+    "StoreRejected",
+    "StoreUnavailable",
+    "TimeSeriesStore",
+    "open_store",
+]
