@@ -302,18 +302,22 @@ class SqliteStore:
             "SELECT tags, fields, ts_ms FROM points "
             "WHERE measurement = ? AND ts_ms >= ? AND ts_ms < ?"
         )
-        args: list[Any] = [measurement, start_ms, end_ms]
-        for key, value in sorted((tags or {}).items()):
+        wanted = dict(tags or {})
+        for key in wanted:
             if not is_identifier(key):
                 raise ValueError(f"{key!r} is not an identifier")
-            sql += " AND json_extract(tags, ?) = ?"
-            args += [f"$.{key}", value]
         with self._read() as conn:
-            rows = conn.execute(sql + " ORDER BY ts_ms, series", args).fetchall()
-        return [
-            Point(measurement, json.loads(r["tags"]), json.loads(r["fields"]), r["ts_ms"])
-            for r in rows
-        ]
+            rows = conn.execute(
+                sql + " ORDER BY ts_ms, series", (measurement, start_ms, end_ms)
+            ).fetchall()
+        points = []
+        for row in rows:
+            # Tags are compared here, not with json_extract(), which stops at a NUL.
+            row_tags = json.loads(row["tags"])
+            if all(row_tags.get(k) == v for k, v in wanted.items()):
+                points.append(Point(measurement, row_tags, json.loads(row["fields"]), row["ts_ms"]))
+        points.sort(key=lambda p: (p.ts_ms, sorted(p.tags.items())))  # as InfluxStore does
+        return points
 
     def close(self) -> None:
         with self._lock:
