@@ -1,0 +1,256 @@
+"""What only the InfluxDB store does: HTTP, auth, gzip, retries, outages, server refusals."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from jaylym.services import InfluxD
+from jaylym.store.base import Point, StoreRejected, StoreUnavailable
+from jaylym.store.influx import InfluxStore
+from tests.jaylym.store.builders import T0, pos, soil
+from tests.jaylym.store.conftest import influx_store
+from tests.jaylym.store.recording_http import Answer, Recorder, recording_server
+
+pytestmark = pytest.mark.influx
+MIN = 60_000
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    with recording_server() as rec:
+        yield rec
+
+
+def _store(url: str, sleeps: Sleeps | None = None, **overrides: object) -> InfluxStore:
+    store = influx_store(url, **overrides)
+    if sleeps is not None:
+        store._sleep = sleeps
+    return store
+
+
+def test_server_down_is_retryable_and_the_batch_survives(own_influxd: InfluxD) -> None:
+    sleeps = Sleeps()
+    store = _store(own_influxd.url, sleeps, retries=3, retry_backoff_s=0.1, timeout_s=2.0)
+    store.write([pos(ts=T0 - MIN)])
+    batch = [pos(ts=T0 + i * MIN, seq=i) for i in range(50)] + [soil(ts=T0)]
+    before = copy.deepcopy(batch)
+
+    own_influxd.stop()
+    with pytest.raises(StoreUnavailable, match="unavailable after 4 attempts") as err:
+        store.write(batch)
+
+    assert err.value.retryable is True
+    assert batch == before  # the caller still holds every reading
+    assert len(sleeps) == 3
+    assert all(0.05 <= s <= 0.1 for s in sleeps[:1])  # equal jitter: half fixed, half random
+    assert sleeps[1] >= 0.1
+    assert sleeps[2] >= 0.2
+    own_influxd.start()
+    store.write(batch)
+    got = store.device_readings("c-001", T0 - MIN, T0 + 60 * MIN)
+    assert len(got) == 51
+    assert store.soil_readings(T0, T0 + 1) == {"s-001": [batch[-1]]}
+    store.close()
+
+
+def test_a_type_conflict_is_rejected_once_with_influxdb_message(influx: object) -> None:
+    sleeps = Sleeps()
+    store = _store(influx.url, sleeps)  # type: ignore[attr-defined]
+    try:
+        store.create_database()
+        # Someone (an old version, a Telegraf) once wrote `seq` as an integer.
+        httpx.post(
+            f"{store.config.url}/write",
+            params={"db": store.config.database, "precision": "ms"},
+            content=f"position,device=c-001 seq=1i {T0 - MIN}",
+        ).raise_for_status()
+
+        with pytest.raises(StoreRejected) as err:
+            store.write([pos(ts=T0)])
+
+        assert err.value.retryable is False
+        assert err.value.status == 400
+        assert err.value.dropped == 1
+        assert "field type conflict" in str(err.value)
+        assert '"seq"' in str(err.value)  # InfluxDB's own words
+        assert sleeps == []  # never retried
+    finally:
+        store.drop_database()
+        store.close()
+
+
+def test_the_database_is_created_when_missing(influx: object) -> None:
+    store = _store(influx.url)  # type: ignore[attr-defined]
+    try:
+        store.write([pos(ts=T0)])
+        names = httpx.get(f"{store.config.url}/query", params={"q": "SHOW DATABASES"}).json()
+        assert [store.config.database] in names["results"][0]["series"][0]["values"]
+    finally:
+        store.drop_database()
+        store.close()
+
+
+def test_writes_into_the_configured_retention_policy(influx: object) -> None:
+    store = _store(influx.url, retention_policy="season")  # type: ignore[attr-defined]
+    default = InfluxStore(store.config.model_copy(update={"retention_policy": None}))
+    try:
+        store.create_database()
+        httpx.post(
+            f"{store.config.url}/query",
+            data={
+                "q": f'CREATE RETENTION POLICY "season" ON "{store.config.database}" '
+                "DURATION 400d REPLICATION 1"
+            },
+        ).raise_for_status()
+        reading = pos(ts=T0)
+        store.write([reading])
+
+        assert store.latest()["c-001"].reading == reading
+        assert default.latest() == {}  # not in the database's default policy
+    finally:
+        store.drop_database()
+        store.close()
+        default.close()
+
+
+def test_large_answers_arrive_whole_across_chunks(influx: object) -> None:
+    store = _store(influx.url, batch_size=5000)  # type: ignore[attr-defined]
+    try:
+        fixes = [pos(f"c-{i % 3:03d}", ts=T0 + i * 1000, seq=i) for i in range(12_500)]
+        store.write(fixes)
+        got = store.positions(T0, T0 + 10**9)
+        assert {d: len(v) for d, v in got.items()} == {"c-000": 4167, "c-001": 4167, "c-002": 4166}
+        assert got["c-001"] == [f for f in fixes if f.device_id == "c-001"]
+    finally:
+        store.drop_database()
+        store.close()
+
+
+# -- against a recording HTTP server ---------------------------------------------------------
+
+
+def test_token_auth_gzip_and_ms_precision_on_every_write(recorder: Recorder) -> None:
+    store = _store(recorder.url, token="tok-123", batch_size=7, database="pilot")
+    store.write([pos(ts=T0 + i, seq=i) for i in range(20)])
+
+    writes = [r for r in recorder.requests if r.path == "/write"]
+    assert len(writes) == 3  # 7 + 7 + 6 lines
+    for request in writes:
+        assert request.method == "POST"
+        assert request.headers["authorization"] == "Token tok-123"
+        assert request.headers["content-encoding"] == "gzip"
+        assert request.query == {"db": ["pilot"], "precision": ["ms"]}
+    lines = [ln for r in writes for ln in r.text.splitlines()]
+    assert len(lines) == 20
+    assert lines[0].startswith("position,device=c-001 ")
+    assert lines[0].endswith(f" {T0}")
+    assert "seq=0.0" in lines[0]
+    assert "valid=1.0" in lines[0]
+    assert 'qc=""' in lines[0]
+    store.close()
+
+
+def test_username_password_and_plain_bodies(recorder: Recorder) -> None:
+    store = _store(recorder.url, username="jaylym", password="p@ss", gzip=False,
+                   retention_policy="season")  # fmt: skip
+    store.write_points([Point("pasture_state", {"pasture": "p-1"}, {"pressure": 1}, T0)])
+
+    (request,) = recorder.requests
+    auth = httpx.BasicAuth("jaylym", "p@ss")
+    expected = next(auth.auth_flow(httpx.Request("GET", "http://x"))).headers["Authorization"]
+    assert request.headers["authorization"] == expected
+    assert "content-encoding" not in request.headers
+    assert request.query["rp"] == ["season"]
+    assert request.text == f"pasture_state,pasture=p-1 pressure=1.0 {T0}\n"
+    store.close()
+
+
+def test_5xx_and_429_are_retried_then_succeed(recorder: Recorder) -> None:
+    sleeps = Sleeps()
+    recorder.script = [
+        Answer(503, '{"error":"overloaded"}'),
+        Answer(429, '{"error":"slow down"}'),
+        Answer(500, '{"error":"timeout"}'),
+    ]
+    store = _store(recorder.url, sleeps, retries=3, retry_backoff_s=1.0)
+    store.write([pos(ts=T0)])
+
+    assert len(recorder.requests) == 4
+    assert len({r.body for r in recorder.requests}) == 1  # the same batch each time
+    assert len(sleeps) == 3
+    assert 0.5 <= sleeps[0] <= 1.0
+    assert 1.0 <= sleeps[1] <= 2.0
+    assert 2.0 <= sleeps[2] <= 4.0
+    store.close()
+
+
+def test_retries_are_bounded_then_unavailable(recorder: Recorder) -> None:
+    sleeps = Sleeps()
+    recorder.default = Answer(502, "<html>bad gateway</html>")
+    store = _store(recorder.url, sleeps, retries=2)
+    with pytest.raises(StoreUnavailable, match=r"after 3 attempts: HTTP 502"):
+        store.write([pos(ts=T0)])
+    assert len(recorder.requests) == 3
+    store.close()
+
+
+def test_a_slow_server_times_out_into_unavailable(recorder: Recorder) -> None:
+    recorder.default = Answer(204, delay_s=1.0)
+    store = _store(recorder.url, Sleeps(), retries=1, timeout_s=0.2)
+    with pytest.raises(StoreUnavailable, match="Timeout"):
+        store.write([pos(ts=T0)])
+    assert len(recorder.requests) == 2
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, '{"error":"partial write: field type conflict: input field \\"lat\\" dropped=2"}'),
+        (401, '{"error":"authorization failed"}'),
+        (413, '{"error":"Request Entity Too Large"}'),
+    ],
+)
+def test_4xx_is_rejected_at_once_with_the_message(
+    recorder: Recorder, status: int, body: str
+) -> None:
+    sleeps = Sleeps()
+    recorder.default = Answer(status, body)
+    store = _store(recorder.url, sleeps)
+    with pytest.raises(StoreRejected, match=f"HTTP {status}") as err:
+        store.write([pos(ts=T0)])
+    assert json.loads(body)["error"] in str(err.value)
+    assert err.value.status == status
+    assert len(recorder.requests) == 1
+    assert sleeps == []
+    store.close()
+
+
+def test_queries_bind_every_value(recorder: Recorder) -> None:
+    recorder.default = Answer(200, '{"results":[{"statement_id":0},{"statement_id":1}]}')
+    store = _store(recorder.url)
+    store.device_readings("c-001", T0, T0 + MIN)
+    recorder.default = Answer(200, '{"results":[{"statement_id":0}]}')
+    store.query_points("pasture_state", T0, T0 + MIN, {"pasture": "p' OR 1=1; DROP"})
+
+    first, second = recorder.requests
+    assert first.query["epoch"] == ["ms"]
+    assert "c-001" not in first.query["q"][0]
+    assert json.loads(first.query["params"][0]) == {
+        "p0": "c-001", "p1": T0 * 1_000_000, "p2": (T0 + MIN) * 1_000_000
+    }  # fmt: skip
+    assert "DROP" not in second.query["q"][0]
+    assert "p' OR 1=1; DROP" in json.loads(second.query["params"][0]).values()
+    with pytest.raises(ValueError, match="identifier"):
+        store.query_points('m" FROM x; DROP DATABASE "y', T0, T0 + 1)
+    store.close()
