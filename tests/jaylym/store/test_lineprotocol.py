@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jaylym.store.base import Point, TimeSeriesStore
+from jaylym.models import DEVICE_ID_RE, PositionReading, Reading, SoilReading
+from jaylym.store.base import MAX_TS_MS, MIN_TS_MS, Point, TimeSeriesStore
 from jaylym.store.influx import InfluxStore
 from jaylym.store.lineprotocol import (
     decode_text,
@@ -20,6 +21,7 @@ from jaylym.store.lineprotocol import (
     string_field,
     tag_value,
 )
+from jaylym.store.schema import generic_reading_line, reading_line
 from tests.jaylym.store.builders import T0, pos
 from tests.jaylym.store.conftest import influx_store
 
@@ -154,3 +156,41 @@ def _show(store: InfluxStore, statement: str) -> list[list[str]]:
     )
     series = resp.json()["results"][0].get("series", [])
     return [values for s in series for values in s["values"]]
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+device_ids = st.from_regex(DEVICE_ID_RE, fullmatch=True)
+timestamps = st.integers(MIN_TS_MS, MAX_TS_MS)
+flag_sets = st.frozensets(st.sampled_from(["zero_fix", "hdop", "speed", "C01", "D03"]))
+positions = st.builds(
+    PositionReading,
+    device_id=device_ids,
+    ts_ms=timestamps,
+    seq=st.integers(0, 2**40),
+    lat=finite,
+    lon=finite,
+    okrug=text,
+    herd_id=st.none() | text,
+    hdop=st.none() | finite,
+    sats=st.none() | st.integers(0, 64),
+    alt=st.none() | finite,
+    bat=st.none() | finite,
+    flags=flag_sets,
+)
+soils = st.builds(
+    SoilReading,
+    device_id=device_ids,
+    ts_ms=timestamps,
+    seq=st.integers(0, 2**40),
+    depth_cm=st.integers(0, 10_000),
+    vwc=finite,
+    okrug=text,
+    tsoil=st.none() | finite,
+    bat=st.none() | finite,
+    flags=flag_sets,
+)
+
+
+@given(positions | soils)
+def test_the_fast_reading_encoder_matches_the_checked_one(reading: Reading) -> None:
+    assert reading_line(reading) == generic_reading_line(reading)
