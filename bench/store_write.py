@@ -20,7 +20,9 @@ is the median of the rounds. `--readme` rewrites the block in bench/README.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -74,13 +76,21 @@ def store_for(url: str, *, gzip: bool) -> InfluxStore:
     return store
 
 
-def timed(action: Callable[[], None]) -> float:
-    start = time.perf_counter()
+Timing = tuple[float, float]  # wall seconds, client CPU seconds
+
+
+def timed(action: Callable[[], None]) -> Timing:
+    """Wall time, and the CPU time the client spent (this process, or curl as a child)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu, start = time.process_time(), time.perf_counter()
     action()
-    return time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
+    return wall, cpu
 
 
-def curl_run(url: str, files: list[Path]) -> float:
+def curl_run(url: str, files: list[Path]) -> Timing:
     store = store_for(url, gzip=False)  # only to create and later drop its database
     write_url = f"{url}/write?db={store.config.database}&precision=ms"
     argv = [find_binary("curl"), "-sS", "--fail"]
@@ -110,7 +120,7 @@ def main() -> None:
 
     data = readings(args.lines)
     lines = [reading_line(r) for r in data]
-    results: dict[str, list[float]] = {}
+    results: dict[str, list[Timing]] = {}
     with tempfile.TemporaryDirectory(prefix="jaylym-bench-") as tmp:
         files = []
         for index in range(0, len(lines), BATCH):
@@ -119,7 +129,7 @@ def main() -> None:
             files.append(path)
         with InfluxD(Path(tmp) / "influxd") as server:
             url = server.url
-            contenders: dict[str, Callable[[], float]] = {
+            contenders: dict[str, Callable[[], Timing]] = {
                 "curl --data-binary": lambda: curl_run(url, files),
                 "adapter write_lines (plain)": lambda: adapter(
                     url, False, lambda s: s.write_lines(lines)
@@ -130,9 +140,12 @@ def main() -> None:
             adapter(url, False, lambda s: s.write(data))  # warm-up: server caches, imports
             for round_no in range(args.rounds):
                 for name, run in contenders.items():
-                    elapsed = run()
-                    results.setdefault(name, []).append(args.lines / elapsed)
-                    print(f"round {round_no + 1} {name:30s} {args.lines / elapsed:>10,.0f} lines/s")
+                    wall, cpu = run()
+                    results.setdefault(name, []).append((wall, cpu))
+                    print(
+                        f"round {round_no + 1} {name:30s} {args.lines / wall:>10,.0f} lines/s "
+                        f"{cpu / args.lines * 1e6:6.1f} us CPU/line"
+                    )
 
     table = render(results, args)
     print()
@@ -144,28 +157,35 @@ def main() -> None:
         README.write_text(f"{head}{START}\n{table}\n{END}{tail}")
 
 
-def adapter(url: str, gzip: bool, action: Callable[[InfluxStore], None]) -> float:
+def adapter(url: str, gzip: bool, action: Callable[[InfluxStore], None]) -> Timing:
     store = store_for(url, gzip=gzip)
     elapsed = timed(lambda: action(store))
     check(store, 0)
     return elapsed
 
 
-def render(results: dict[str, list[float]], args: argparse.Namespace) -> str:
-    curl = statistics.median(results["curl --data-binary"])
+def render(results: dict[str, list[Timing]], args: argparse.Namespace) -> str:
+    curl = results["curl --data-binary"]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     rows = [
         f"Measured {time.strftime('%Y-%m-%d', time.gmtime())}: {args.lines:,} position lines, "
-        f"batches of {BATCH}, median of {args.rounds} rounds, InfluxDB "
-        f"{server_version()} on loopback, Python {platform.python_version()}, "
-        f"{platform.machine()}.",
+        f"batches of {BATCH}, {args.rounds} rounds, InfluxDB {server_version()} on loopback, "
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average at the end {load}.",
         "",
-        "| Writer | lines/s (median) | rounds | vs curl |",
-        "|---|---:|---|---:|",
+        "| Writer | lines/s (median) | lines/s per round | vs curl, same round (median) "
+        "| client CPU µs/line (median) |",
+        "|---|---:|---|---:|---:|",
     ]
-    for name, rates in results.items():
-        median = statistics.median(rates)
-        each = ", ".join(f"{r:,.0f}" for r in rates)
-        rows.append(f"| {name} | {median:,.0f} | {each} | {median / curl:.2f}x |")
+    for name, timings in results.items():
+        rates = [args.lines / wall for wall, _ in timings]
+        ratios = [c_wall / wall for (wall, _), (c_wall, _) in zip(timings, curl, strict=True)]
+        cpu = statistics.median(c for _, c in timings) / args.lines * 1e6
+        rows.append(
+            f"| {name} | {statistics.median(rates):,.0f} | "
+            f"{', '.join(f'{r:,.0f}' for r in rates)} | {statistics.median(ratios):.2f}x | "
+            f"{cpu:.1f} |"
+        )
     return "\n".join(rows)
 
 

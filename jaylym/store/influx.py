@@ -83,7 +83,7 @@ class InfluxStore:
         self._write_params = {"db": config.database, "precision": PRECISION}
         if config.retention_policy:
             self._write_params["rp"] = config.retention_policy
-        self._rp = ident(config.retention_policy) + "." if config.retention_policy else ""
+        self._rp = quote_name(config.retention_policy) + "." if config.retention_policy else ""
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -129,7 +129,7 @@ class InfluxStore:
         """`CREATE DATABASE` (1.x; idempotent). 2.x/3.x refuse it: their buckets are made
         by an administrator."""
         q = Query()
-        q.add(f"CREATE DATABASE {ident_db(self.config.database)}")
+        q.add(f"CREATE DATABASE {quote_name(self.config.database)}")
         self._query(q, method="POST", db=None)
         log.info("influx_database_created", database=self.config.database)
 
@@ -246,6 +246,7 @@ class InfluxStore:
         end_ms: int,
         tags: Mapping[str, str] | None = None,
     ) -> list[Point]:
+        schema.check_measurement(measurement)
         schema.check_range(start_ms, end_ms)
         q = Query()
         where = [q.where_time(start_ms, end_ms)]
@@ -276,7 +277,7 @@ class InfluxStore:
     def drop_database(self) -> None:
         """Delete the whole database (tests and benchmarks)."""
         q = Query()
-        q.add(f"DROP DATABASE {ident_db(self.config.database)}")
+        q.add(f"DROP DATABASE {quote_name(self.config.database)}")
         self._query(q, method="POST", db=None)
 
     def close(self) -> None:
@@ -344,10 +345,11 @@ class InfluxStore:
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
 
 
-def ident_db(name: str) -> str:
-    """Database names are checked by the settings pattern; quote them for InfluxQL."""
+def quote_name(name: str) -> str:
+    """A database or retention-policy name (set by an administrator, so a looser pattern
+    than our identifiers), checked and double-quoted for InfluxQL."""
     if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", name):
-        raise ValueError(f"{name!r} is not a database name")
+        raise ValueError(f"{name!r} is not a database or retention policy name")
     return f'"{name}"'
 
 

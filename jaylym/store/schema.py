@@ -18,7 +18,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jaylym.models import PositionReading, Reading, SoilReading, is_device_id
-from jaylym.store.base import MAX_TAG_VALUE_CHARS, MAX_TS_MS, MIN_TS_MS, StoreRejected
+from jaylym.store.base import (
+    MAX_TAG_VALUE_CHARS,
+    MAX_TS_MS,
+    MIN_TS_MS,
+    RESERVED_MEASUREMENTS,
+    StoreRejected,
+    is_identifier,
+)
 from jaylym.store.lineprotocol import decode_text, line, string_field, tag_value
 
 POSITION = "position"
@@ -31,6 +38,13 @@ def check_device_id(device_id: str) -> str:
     if not isinstance(device_id, str) or not is_device_id(device_id):
         raise ValueError(f"{device_id!r} is not a device id ([a-z0-9-]{{3,32}})")
     return device_id
+
+
+def check_measurement(measurement: str) -> str:
+    """A generic-point measurement: an identifier, and not one of the readings'."""
+    if not is_identifier(measurement) or measurement in RESERVED_MEASUREMENTS:
+        raise ValueError(f"{measurement!r} is not a measurement of generic points")
+    return measurement
 
 
 def check_range(start_ms: int, end_ms: int) -> None:

@@ -297,6 +297,7 @@ class SqliteStore:
         end_ms: int,
         tags: Mapping[str, str] | None = None,
     ) -> list[Point]:
+        schema.check_measurement(measurement)
         schema.check_range(start_ms, end_ms)
         sql = (
             "SELECT tags, fields, ts_ms FROM points "

@@ -301,3 +301,11 @@ def test_empty_tags_are_omitted(store: TimeSeriesStore) -> None:
     assert point.tags == {"b": "x"}
     store.write_points([point])
     assert store.query_points("m", T0, T0 + 1) == [point]
+
+
+@pytest.mark.parametrize("measurement", ["position", "soil", "Bad Name", 'x" OR 1=1'])
+def test_query_points_refuses_reading_and_bad_measurements(
+    store: TimeSeriesStore, measurement: str
+) -> None:
+    with pytest.raises(ValueError, match="measurement"):
+        store.query_points(measurement, T0, T0 + 1)

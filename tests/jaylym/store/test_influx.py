@@ -251,6 +251,9 @@ def test_queries_bind_every_value(recorder: Recorder) -> None:
     }  # fmt: skip
     assert "DROP" not in second.query["q"][0]
     assert "p' OR 1=1; DROP" in json.loads(second.query["params"][0]).values()
-    with pytest.raises(ValueError, match="identifier"):
+    with pytest.raises(ValueError, match="not a measurement"):
         store.query_points('m" FROM x; DROP DATABASE "y', T0, T0 + 1)
+    with pytest.raises(ValueError, match="not an identifier"):
+        store.query_points("m", T0, T0 + 1, {'k" = 1 OR "x': "v"})
+    assert len(recorder.requests) == 2  # refused before anything was sent
     store.close()
