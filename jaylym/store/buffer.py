@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from jaylym.models import Reading
+from jaylym.settings import Settings
 from jaylym.store.base import StoreError, StoreUnavailable, TimeSeriesStore
 
 ErrorHandler = Callable[[StoreError, Sequence[Reading]], None]
@@ -47,6 +48,19 @@ class BufferedWriter:
         self._write_lock = threading.Lock()  # one write at a time, in order
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_settings(
+        cls, store: TimeSeriesStore, settings: Settings, on_error: ErrorHandler | None = None
+    ) -> BufferedWriter:
+        """Batch size and flush interval from `JAYLYM_INFLUX_BATCH_SIZE` and
+        `JAYLYM_INFLUX_FLUSH_INTERVAL_S` (they apply to the SQLite store as well)."""
+        return cls(
+            store,
+            batch_size=settings.influx_batch_size,
+            flush_interval_s=settings.influx_flush_interval_s,
+            on_error=on_error,
+        )
 
     def add(self, readings: Sequence[Reading]) -> None:
         """Buffer readings; write at once when a full batch is waiting."""

@@ -117,7 +117,12 @@ class InfluxStore:
                 return
             message = _error_message(resp)
             if resp.status_code == 404 and "database not found" in message and not created:
-                self.create_database()
+                try:
+                    self.create_database()
+                except StoreRejected as exc:  # 2.x/3.x: buckets are made by an administrator
+                    raise StoreRejected(
+                        f"InfluxDB: {message}, and creating it failed: {exc}", status=404
+                    ) from exc
                 continue
             raise StoreRejected(
                 f"InfluxDB refused the write (HTTP {resp.status_code}): {message}",

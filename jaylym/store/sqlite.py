@@ -109,10 +109,6 @@ class SqliteStore:
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(_DDL)
             self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self._types = {
-                (r["measurement"], r["field"]): r["type"]
-                for r in self._conn.execute("SELECT * FROM field_types")
-            }
         self._last_purge = float("-inf")
         self._maybe_purge()
 
@@ -140,7 +136,7 @@ class SqliteStore:
             if not isinstance(point, Point):
                 raise StoreRejected(f"item {index} is not a Point")
         with self._transaction() as conn:
-            new_types = self._check_types(points)
+            new_types = self._check_types(conn, points)
             conn.executemany(
                 "INSERT OR IGNORE INTO field_types (measurement, field, type) VALUES (?, ?, ?)",
                 [(m, f, t) for (m, f), t in new_types.items()],
@@ -155,22 +151,32 @@ class SqliteStore:
                     for p in points
                 ],
             )
-            self._types.update(new_types)
         self._maybe_purge()
 
-    def _check_types(self, points: Sequence[Point]) -> dict[tuple[str, str], str]:
+    @staticmethod
+    def _check_types(
+        conn: sqlite3.Connection, points: Sequence[Point]
+    ) -> dict[tuple[str, str], str]:
+        """Field types already stored, read inside the write transaction (another process
+        may have written since), against this batch; returns the new ones."""
+        known: dict[tuple[str, str], str] = {}
+        for measurement in {p.measurement for p in points}:
+            for row in conn.execute(
+                "SELECT field, type FROM field_types WHERE measurement = ?", (measurement,)
+            ):
+                known[(measurement, row["field"])] = row["type"]
         new: dict[tuple[str, str], str] = {}
         for point in points:
             for name, value in point.fields.items():
                 key = (point.measurement, name)
                 kind = "string" if isinstance(value, str) else "float"
-                known = self._types.get(key) or new.get(key)
-                if known is None:
+                stored = known.get(key) or new.get(key)
+                if stored is None:
                     new[key] = kind
-                elif known != kind:
+                elif stored != kind:
                     raise StoreRejected(
                         f"field type conflict: field {name!r} on measurement "
-                        f"{point.measurement!r} is {kind}, already exists as {known}"
+                        f"{point.measurement!r} is {kind}, already exists as {stored}"
                     )
         return new
 

@@ -257,3 +257,17 @@ def test_queries_bind_every_value(recorder: Recorder) -> None:
         store.query_points("m", T0, T0 + 1, {'k" = 1 OR "x': "v"})
     assert len(recorder.requests) == 2  # refused before anything was sent
     store.close()
+
+
+def test_a_missing_bucket_that_cannot_be_created_says_both(recorder: Recorder) -> None:
+    recorder.script = [
+        Answer(404, '{"error":"database not found: \\"pilot\\""}'),
+        Answer(403, '{"error":"CREATE DATABASE is not supported"}'),
+    ]
+    store = _store(recorder.url, database="pilot")
+    with pytest.raises(StoreRejected, match=r"database not found.*creating it failed") as err:
+        store.write([pos(ts=T0)])
+    assert not err.value.retryable
+    assert [r.path for r in recorder.requests] == ["/write", "/query"]
+    assert recorder.requests[1].method == "POST"
+    store.close()

@@ -11,6 +11,7 @@ import pytest
 from jaylym.settings import Settings
 from jaylym.store import open_store
 from jaylym.store.base import Point, StoreRejected
+from jaylym.store.buffer import BufferedWriter
 from jaylym.store.influx import InfluxStore
 from jaylym.store.sqlite import SqliteStore
 from tests.jaylym.store.builders import T0, pos, soil
@@ -142,3 +143,20 @@ def test_open_store_follows_the_settings(tmp_path: Path) -> None:
     assert influx.config.batch_size == 100
     assert influx.config.retries == 5
     influx.close()
+
+
+def test_field_types_are_checked_across_processes(tmp_path: Path) -> None:
+    one, two = SqliteStore(tmp_path / "t.db"), SqliteStore(tmp_path / "t.db")
+    one.write_points([Point("m", {}, {"x": 1.0}, T0)])
+    with pytest.raises(StoreRejected, match="already exists as float"):
+        two.write_points([Point("m", {}, {"x": "s"}, T0 + 1)])
+    one.close()
+    two.close()
+
+
+def test_buffered_writer_takes_its_batching_from_the_settings(tmp_path: Path) -> None:
+    settings = Settings(influx_batch_size=123, influx_flush_interval_s=2.5)
+    store = SqliteStore(tmp_path / "t.db")
+    writer = BufferedWriter.from_settings(store, settings)
+    assert (writer.batch_size, writer.flush_interval_s) == (123, 2.5)
+    store.close()
