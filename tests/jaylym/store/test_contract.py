@@ -309,3 +309,15 @@ def test_query_points_refuses_reading_and_bad_measurements(
 ) -> None:
     with pytest.raises(ValueError, match="measurement"):
         store.query_points(measurement, T0, T0 + 1)
+
+
+def test_a_replay_with_a_changed_herd_is_still_one_reading(store: TimeSeriesStore) -> None:
+    first = pos(ts=T0, herd_id="herd-1", okrug="sogety")
+    moved = pos(ts=T0, herd_id="herd-2", okrug="sogety")
+    store.write([first])
+    store.write([moved])
+
+    got = store.device_readings("c-001", T0, T0 + 1)
+    assert len(got) == 1
+    assert got[0] in (first, moved)
+    assert [len(v) for v in store.positions(T0, T0 + 1).values()] == [1]

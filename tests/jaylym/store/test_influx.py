@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from jaylym.services import InfluxD
-from jaylym.store.base import Point, StoreRejected, StoreUnavailable
+from jaylym.store.base import Point, StoreError, StoreRejected, StoreUnavailable
 from jaylym.store.influx import InfluxStore
 from tests.jaylym.store.builders import T0, pos, soil
 from tests.jaylym.store.conftest import influx_store
@@ -270,4 +270,36 @@ def test_a_missing_bucket_that_cannot_be_created_says_both(recorder: Recorder) -
     assert not err.value.retryable
     assert [r.path for r in recorder.requests] == ["/write", "/query"]
     assert recorder.requests[1].method == "POST"
+    store.close()
+
+
+def _series(rows: list[list[object]], *, partial: bool = False) -> str:
+    series = {"name": "position", "tags": {"device": "c-001"},
+              "columns": ["time", "lat", "lon", "seq", "qc"], "values": rows}  # fmt: skip
+    result: dict[str, object] = {"statement_id": 0, "series": [series]}
+    if partial:
+        result["partial"] = True
+    return json.dumps({"results": [result]})
+
+
+def test_chunks_of_one_series_are_merged(recorder: Recorder) -> None:
+    chunks = [
+        _series([[T0, 43.0, 77.0, 1, ""]], partial=True),
+        _series([[T0 + 1, 43.1, 77.1, 2, "hdop"]]),
+    ]
+    recorder.default = Answer(200, "\n".join(chunks) + "\n")
+    store = _store(recorder.url)
+    got = store.positions(T0, T0 + 10)
+    assert [(r.ts_ms, r.seq, r.flags) for r in got["c-001"]] == [
+        (T0, 1, frozenset()), (T0 + 1, 2, frozenset({"hdop"}))
+    ]  # fmt: skip
+    assert recorder.requests[0].query["chunked"] == ["true"]
+    store.close()
+
+
+def test_a_truncated_answer_is_an_error_not_a_short_list(recorder: Recorder) -> None:
+    recorder.default = Answer(200, _series([[T0, 43.0, 77.0, 1, ""]], partial=True))
+    store = _store(recorder.url)
+    with pytest.raises(StoreError, match="truncated"):
+        store.positions(T0, T0 + 10)
     store.close()
