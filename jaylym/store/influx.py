@@ -17,9 +17,12 @@ import gzip
 import json
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, TypeVar
 
 import httpx
@@ -83,31 +86,60 @@ class InfluxStore:
         self._write_params = {"db": config.database, "precision": PRECISION}
         if config.retention_policy:
             self._write_params["rp"] = config.retention_policy
+        self._executor: ThreadPoolExecutor | None = None
+        self._sender_lock = threading.Lock()
         self._rp = quote_name(config.retention_policy) + "." if config.retention_policy else ""
 
     # -- writes ---------------------------------------------------------------------------
 
     def write(self, readings: Sequence[Reading]) -> None:
         schema.validate(readings)
-        self.write_lines([schema.reading_line(r) for r in readings])
+        self._post_batches(schema.reading_line(r) for r in readings)
 
     def write_points(self, points: Sequence[Point]) -> None:
         for index, point in enumerate(points):
             if not isinstance(point, Point):
                 raise StoreRejected(f"item {index} is not a Point")
-        self.write_lines([point_line(p) for p in points])
+        self._post_batches(point_line(p) for p in points)
 
-    def write_lines(self, lines: Sequence[str]) -> None:
+    def write_lines(self, lines: Iterable[str]) -> None:
         """Post ready lines in requests of at most `batch_size` lines each."""
-        size = self.config.batch_size
-        for start in range(0, len(lines), size):
-            body = ("\n".join(lines[start : start + size]) + "\n").encode()
-            self._post_write(body)
+        self._post_batches(iter(lines))
+
+    def _post_batches(self, lines: Iterator[str]) -> None:
+        """Encode batch k+1 while batch k is on the wire: one request in flight at a time,
+        in order; the first failure stops the rest and is raised."""
+        in_flight: Future[None] | None = None
+        try:
+            while batch := list(islice(lines, self.config.batch_size)):
+                body = self._body(batch)
+                if in_flight is not None:
+                    in_flight.result()
+                    in_flight = self._sender().submit(self._post_write, body)
+                elif len(batch) < self.config.batch_size:  # the common small write: no thread
+                    self._post_write(body)
+                else:
+                    in_flight = self._sender().submit(self._post_write, body)
+            if in_flight is not None:
+                in_flight.result()
+        finally:
+            # Never leave a request running behind the caller's back after an error.
+            if in_flight is not None and not in_flight.cancel():
+                wait([in_flight])
+
+    def _body(self, batch: list[str]) -> bytes:
+        body = ("\n".join(batch) + "\n").encode()
+        return gzip.compress(body, compresslevel=_GZIP_LEVEL) if self.config.gzip else body
+
+    def _sender(self) -> ThreadPoolExecutor:
+        with self._sender_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="influx-write")
+            return self._executor
 
     def _post_write(self, body: bytes) -> None:
         headers = {"Content-Type": "text/plain; charset=utf-8"}
         if self.config.gzip:
-            body = gzip.compress(body, compresslevel=_GZIP_LEVEL)
             headers["Content-Encoding"] = "gzip"
         for created in (False, True):
             resp = self._request(
@@ -286,6 +318,8 @@ class InfluxStore:
         self._query(q, method="POST", db=None)
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         self._client.close()
 
     # -- plumbing -------------------------------------------------------------------------

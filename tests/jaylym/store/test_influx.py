@@ -303,3 +303,19 @@ def test_a_truncated_answer_is_an_error_not_a_short_list(recorder: Recorder) -> 
     with pytest.raises(StoreError, match="truncated"):
         store.positions(T0, T0 + 10)
     store.close()
+
+
+def test_batches_go_in_order_and_the_first_failure_stops_the_rest(recorder: Recorder) -> None:
+    batch = [pos(ts=T0 + i, seq=i) for i in range(23)]
+    store = _store(recorder.url, batch_size=5, gzip=False)
+    store.write(batch)
+    sent = [ln for r in recorder.requests for ln in r.text.splitlines()]
+    assert [int(ln.rsplit(" ", 1)[1]) - T0 for ln in sent] == list(range(23))
+    assert [len(r.text.splitlines()) for r in recorder.requests] == [5, 5, 5, 5, 3]
+
+    recorder.requests.clear()
+    recorder.script = [Answer(204), Answer(400, '{"error":"partial write: dropped=1"}')]
+    with pytest.raises(StoreRejected, match="dropped=1"):
+        store.write(batch)
+    assert len(recorder.requests) == 2  # batches 3 to 5 were never sent
+    store.close()
