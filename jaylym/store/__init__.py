@@ -16,9 +16,12 @@ from jaylym.store.base import (
     StoreUnavailable,
     TimeSeriesStore,
 )
+from jaylym.store.buffer import BufferedWriter, BufferFull
 from jaylym.store.factory import open_store
 
 __all__ = [
+    "BufferFull",
+    "BufferedWriter",
     "LatestReading",
     "Point",
     "SoilSample",
