@@ -52,6 +52,8 @@ class InfluxConfig(BaseModel):
     batch_size: int = 5000
     flush_interval_s: float = 1.0
     gzip: bool = True
+    retries: int = Field(3, ge=0, le=10)
+    retry_backoff_s: float = Field(0.5, ge=0)
 
 
 def parse_mqtt_url(url: str) -> MqttConfig:
@@ -129,6 +131,24 @@ class Settings(BaseSettings):
         1.0, gt=0, description="Longest a partial batch waits before it is written, seconds."
     )
     influx_gzip: bool = Field(True, description="Gzip write bodies.")
+    influx_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries of a request after a 5xx, timeout or connection error, before "
+        "the store reports itself unavailable.",
+    )
+    influx_retry_backoff_s: float = Field(
+        0.5,
+        ge=0,
+        description="First retry delay, seconds; doubled per retry (capped at 10 s), with jitter.",
+    )
+    tsdb_retention_days: int = Field(
+        0,
+        ge=0,
+        description="Embedded SQLite store only: delete readings older than this many days "
+        "(checked at start and hourly). 0 keeps everything.",
+    )
 
     database_url: str | None = Field(
         None,
@@ -247,6 +267,8 @@ class Settings(BaseSettings):
             batch_size=self.influx_batch_size,
             flush_interval_s=self.influx_flush_interval_s,
             gzip=self.influx_gzip,
+            retries=self.influx_retries,
+            retry_backoff_s=self.influx_retry_backoff_s,
         )
 
     def alerts_delivery(self) -> AlertsDeliveryConfig:
@@ -272,6 +294,11 @@ class Settings(BaseSettings):
             telegram_bot_token=self.telegram_bot_token,
             telegram_api_url=self.telegram_api_url,
         )
+
+    @property
+    def tsdb_path(self) -> Path:
+        """The embedded time-series store's file."""
+        return self.data_dir / "tsdb.sqlite3"
 
 
 class AlertsDeliveryConfig(BaseModel):
