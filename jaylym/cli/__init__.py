@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "serve": "api.cli:serve",
     "demo": "api.cli:demo",
     "nmea": "jaylym.cli.firmware_cmd:nmea",
+    "simulate": "jaylym.cli.firmware_cmd:simulate",
 }
 
 
