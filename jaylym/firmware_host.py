@@ -35,9 +35,7 @@ def firmware_module(name: str) -> ModuleType:
 
 def micropython_binary() -> str:
     """The MicroPython unix port: next to this interpreter (the venv), else on PATH."""
-    override = os.environ.get("JAYLYM_MICROPYTHON")
-    candidates = [override] if override else []
-    candidates.append(str(Path(sys.executable).parent / "micropython"))
+    candidates = [str(Path(sys.executable).parent / "micropython")]
     found = shutil.which("micropython")
     if found:
         candidates.append(found)

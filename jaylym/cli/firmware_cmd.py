@@ -66,7 +66,7 @@ def sim(
         ..., "--broker", help="mqtt://ID:PASSWORD@host:port (or give --password)."
     ),
     password: str | None = typer.Option(
-        None, "--password", envvar="JAYLYM_SIM_PASSWORD", help="The device's broker password."
+        None, "--password", help="The device's broker password (instead of in the URL)."
     ),
     okrug: str = typer.Option("sogety", "--okrug", help="Okrug topic level."),
     track: Path | None = typer.Option(

@@ -43,7 +43,9 @@ def test_nmea_every_talker_and_sentence_type(tmp):
     for talker in ("GP", "GN", "GL", "GA", "GB", "BD"):
         lines = [
             _sentence(talker + "RMC,120000.00,A,4330.00000,N,07835.00000,E,0.5,,070725,,,A"),
-            _sentence(talker + "GGA,120000.00,4330.00000,N,07835.00000,E,1,09,0.9,1820.0,M,-21.3,M,,"),
+            _sentence(
+                talker + "GGA,120000.00,4330.00000,N,07835.00000,E,1,09,0.9,1820.0,M,-21.3,M,,"
+            ),
             _sentence(talker + "GSA,A,3,01,02,03,04,05,06,07,08,09,,,,1.5,0.9,1.2"),
             _sentence(talker + "VTG,12.5,T,,M,0.5,N,0.9,K,A"),
             _sentence(talker + "GLL,4330.00000,N,07835.00000,E,120000.00,A,A"),
@@ -170,7 +172,9 @@ def test_payload_collar_reading_matches_protocol(tmp):
 
 
 def test_payload_soil_reading_and_batch(tmp):
-    a = payload.soil_reading(77, 1751871600000, [10, 30, 60], [24.14, 27.8, 30.2], [18.2, 15.9, 13.1], 3.71)
+    a = payload.soil_reading(
+        77, 1751871600000, [10, 30, 60], [24.14, 27.8, 30.2], [18.2, 15.9, 13.1], 3.71
+    )
     b = payload.soil_reading(78, 1751871601500, [10], [0.0])
     v, readings = payload.decode(payload.batch([a, b]))
     assert v == 1
@@ -195,7 +199,10 @@ def test_payload_ids_and_topics(tmp):
     assert payload.valid_id("col-0042")
     for bad in ("ab", "Col-1", "a" * 33, "x/y", "x+y", "", None, "dev#1"):
         assert not payload.valid_id(bad), bad
-    assert payload.topic("sogety", "soil", "st-1", "telemetry") == "pasture/v1/sogety/soil/st-1/telemetry"
+    assert (
+        payload.topic("sogety", "soil", "st-1", "telemetry")
+        == "pasture/v1/sogety/soil/st-1/telemetry"
+    )
 
 
 # -- queue ---------------------------------------------------------------------------------
@@ -378,13 +385,21 @@ def test_calibration_two_point_and_poly(tmp):
 
 
 def test_mqtt_remaining_length_encoding(tmp):
-    for n, enc in ((0, b"\x00"), (127, b"\x7f"), (128, b"\x80\x01"), (16383, b"\xff\x7f"),
-                   (16384, b"\x80\x80\x01"), (268435455, b"\xff\xff\xff\x7f")):
+    for n, enc in (
+        (0, b"\x00"),
+        (127, b"\x7f"),
+        (128, b"\x80\x01"),
+        (16383, b"\xff\x7f"),
+        (16384, b"\x80\x80\x01"),
+        (268435455, b"\xff\xff\xff\x7f"),
+    ):
         assert mqtt.encode_length(n) == enc, n
 
 
 def test_mqtt_connect_packet_has_will_and_credentials(tmp):
-    pkt = mqtt.connect_packet("col-1", "col-1", "secret", 60, ("t/status", b"offline", 1, True), True)
+    pkt = mqtt.connect_packet(
+        "col-1", "col-1", "secret", 60, ("t/status", b"offline", 1, True), True
+    )
     assert pkt[0] == 0x10
     # variable header: "MQTT", level 4, flags: user, password, will retain, will QoS 1, will, clean
     i = 2 + 6
