@@ -18,7 +18,7 @@ the sleeps and the GNSS epochs, and the models advance by simulated time.
 import json
 import math
 
-from common.compat import join, read_bytes, sleep_ms, ticks_diff, ticks_ms, unix_ms, write_atomic
+from common.compat import join, read_bytes, sleep_ms, unix_ms, write_atomic
 from common.timeutil import civil_from_days
 
 DAY_MS = 86400000
@@ -117,7 +117,7 @@ class Board:
             for i, ch in enumerate(dev["id"]):
                 seed += ord(ch) * (i + 1)
         self.rng = Rng(seed * 7919 + self.s.get("wakes", 0))
-        self._t0 = ticks_ms()
+        self._vticks = 0
         self._gnss = None
         self._rtc = {}
         raw = read_bytes(join(root, "rtc.json"))
@@ -151,8 +151,14 @@ class Board:
         pass  # the host clock is the RTC
 
     def ticks_ms(self):
-        """Simulated milliseconds: timeouts (GNSS fix) run `speed` times faster."""
-        return int(ticks_diff(ticks_ms(), self._t0) * self.speed)
+        """Simulated milliseconds. They advance only by simulated waits (a GNSS epoch, a
+        sleep), each taking 1/speed of the time for real: the firmware's timeouts count
+        epochs exactly however fast the simulation runs or however slow the host is."""
+        return self._vticks
+
+    def _wait(self, ms):
+        self._vticks += int(ms)
+        sleep_ms(int(ms / self.speed))
 
     def ticks_diff(self, a, b):
         return a - b
@@ -160,7 +166,7 @@ class Board:
     def deep_sleep(self, ms):
         self._advance(ms)
         self._save()
-        sleep_ms(int(ms / self.speed))
+        self._wait(ms)
         self.s["wakes"] = self.s.get("wakes", 0) + 1
         self._drain(25.0, 4000)  # an awake cycle: ~25 mA for ~4 s
 
@@ -304,20 +310,21 @@ class Board:
             "ttff": self.rng.randint(2, 8) if not nofix else 10**9,
             "queue": [],
             "next_ms": self.ticks_ms(),
+            "t0": 0,
         }
 
     def gnss_readline(self, timeout_ms):
         g = self._gnss
         if g is None:
-            sleep_ms(int(min(timeout_ms, 1000) / self.speed))
+            self._wait(min(timeout_ms, 1000))
             return None
         if not g["queue"]:
             wait = g["next_ms"] - self.ticks_ms()
             if wait > timeout_ms:
-                sleep_ms(int(timeout_ms / self.speed))
+                self._wait(timeout_ms)
                 return None
             if wait > 0:
-                sleep_ms(int(wait / self.speed))
+                self._wait(wait)
             g["next_ms"] += 1000
             g["epoch"] += 1
             fix = g["epoch"] > g["ttff"]
@@ -326,8 +333,11 @@ class Board:
             )
             sats = self.rng.randint(6, 14)
             hdop = round(self.rng.uniform(0.7, 1.8), 2)
-            # The time of day in the sentences is the host clock, to 10 ms like a u-blox.
-            ts = self.now_ms() // 10 * 10
+            # The host clock to the receiver's 10 ms, and strictly later than the previous
+            # epoch: at high speed several epochs pass within one real 10 ms, and a receiver
+            # never repeats a time of day (nor may readings run ahead of the real clock).
+            ts = max(self.now_ms() // 10 * 10, g["t0"] + 10)
+            g["t0"] = ts
             g["queue"] = epoch_sentences(
                 ts, self.s["lat"], self.s["lon"], self.s["alt"], sats, hdop, speed_kmh, fix
             )

@@ -121,8 +121,19 @@ def envelope_size(lines):
 
 
 def batch(lines):
-    """The telemetry message for some encoded readings."""
-    return HEAD + b",".join(lines) + TAIL
+    """The telemetry message for some encoded readings, built in one buffer of its exact
+    size (joining and concatenating would hold two or three copies of it at once)."""
+    buf = bytearray(envelope_size(lines))
+    pos = len(HEAD)
+    buf[0:pos] = HEAD
+    for i, line in enumerate(lines):
+        if i:
+            buf[pos] = 44  # ","
+            pos += 1
+        buf[pos : pos + len(line)] = line
+        pos += len(line)
+    buf[pos:] = TAIL
+    return buf
 
 
 def decode(message):

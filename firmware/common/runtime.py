@@ -13,7 +13,7 @@ from common.compat import join, unload
 from common.queue import Queue
 
 QUEUE_SEGMENT = 4096  # one flash sector per segment file
-QUEUE_BYTES = 262144  # 256 KiB of the 4 MiB flash: see README for days of capacity
+QUEUE_BYTES = 1048576  # 1 MiB of the ~2 MiB filesystem on a 4 MiB ESP32: README, capacity
 
 
 class Heap:
@@ -62,7 +62,7 @@ def run(kind, cycle, root="", max_cycles=None, free_at_boot=None, board=None):
     queue = Queue(join(root, "q"), QUEUE_SEGMENT, QUEUE_BYTES)
     store = config.Store(root, kind)
     heap = Heap(free_at_boot)
-    tx = {"bytes": 0}
+    tx = {"bytes": 0, "rx": 0}
     ctx = {"dev": dev, "board": board, "queue": queue, "store": store, "log": log, "heap": heap}
     log("boot", kind=kind, next_seq=queue.next_seq(), pending=queue.pending())
     n = 0
@@ -81,7 +81,7 @@ def run(kind, cycle, root="", max_cycles=None, free_at_boot=None, board=None):
         heap.mark()
         sent, error = 0, "no network"
         if board.network_up():
-            sent, error = _send(dev, queue, store, log, heap, cfg, tx)
+            sent, error = _send(ctx, cfg, tx)
         heap.mark()
         n += 1
         log(
@@ -92,6 +92,7 @@ def run(kind, cycle, root="", max_cycles=None, free_at_boot=None, board=None):
             error=error,
             dropped=queue.dropped,
             tx_bytes=tx["bytes"],
+            rx_bytes=tx["rx"],
             heap_peak=heap.peak_used(),
             heap_code=heap.code,
             sleep_s=sleep_s,
@@ -102,16 +103,22 @@ def run(kind, cycle, root="", max_cycles=None, free_at_boot=None, board=None):
     return ctx
 
 
-def _send(dev, queue, store, log, heap, cfg, tx):
+def _send(ctx, cfg, tx):
     """The network phase, with the MQTT code loaded only for it."""
     from common.uplink import Uplink
 
-    uplink = Uplink(dev, queue, store, log)
-    uplink.mem_mark = heap.mark
+    uplink = Uplink(ctx["dev"], ctx["queue"], ctx["store"], ctx["log"])
+    uplink.mem_mark = ctx["heap"].mark
+    board = ctx["board"]
+    rtc = board.rtc_load()
+    before = rtc.get("status")
     try:
-        return uplink.session(cfg)
+        return uplink.session(cfg, rtc)
     finally:
+        if rtc.get("status") != before:
+            board.rtc_save(rtc)
         tx["bytes"] += uplink.tx_bytes
+        tx["rx"] += uplink.rx_bytes
         del uplink
         unload("common.uplink")
         unload("common.mqtt")

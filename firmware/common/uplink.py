@@ -28,6 +28,7 @@ class Uplink:
         self.t_config = base + "cmd/config"
         self._config_error = None
         self.tx_bytes = 0
+        self.rx_bytes = 0
         self.mem_mark = None  # hook: called at heap checkpoints
 
     def _on_message(self, topic, msg, retained):
@@ -46,8 +47,15 @@ class Uplink:
             return json.dumps({"state": "online", "config_error": self._config_error})
         return "online"
 
-    def session(self, cfg):
-        """Returns (readings sent, error text or None). Never raises for network trouble."""
+    def session(self, cfg, rtc=None):
+        """Returns (readings sent, error text or None). Never raises for network trouble.
+
+        `rtc` (RTC memory, kept over deep sleep) remembers the retained status last
+        published: an unchanged status is not sent again (55 bytes a wake), unless the last
+        session broke off, when the broker may have published the last will instead.
+        """
+        if rtc is None:
+            rtc = {}
         dev = self.dev
         client = MQTTClient(
             dev["id"],
@@ -66,15 +74,22 @@ class Uplink:
             client.subscribe(self.t_cmd, 1)
             sent = self._drain(client, cfg["batch_max"])
             client.poll(LINGER_MS)  # a retained config arrives right after SUBACK
-            pid = client.publish(self.t_status, self._status(), qos=1, retain=True)
-            client.wait_acked([pid])
+            status = self._status()
+            if rtc.get("status") != status:
+                rtc.pop("status", None)
+                pid = client.publish(self.t_status, status, qos=1, retain=True)
+                if not client.wait_acked([pid]):
+                    raise MQTTError("no PUBACK for the status")
+                rtc["status"] = status
             client.disconnect()
             error = None
         except MQTTError as exc:
             client.close()
+            rtc.pop("status", None)
             error = str(exc)
             self.log("uplink_failed", error=error, sent=sent)
         self.tx_bytes += client.tx_bytes
+        self.rx_bytes += client.rx_bytes
         return sent, error
 
     def _drain(self, client, batch_max):
@@ -84,10 +99,10 @@ class Uplink:
             if not lines:
                 return sent
             message = payload.batch(lines)
+            if self.mem_mark is not None:
+                self.mem_mark()  # the largest moment of a cycle: a whole batch in RAM
             pid = client.publish(self.t_telemetry, message, qos=1)
             del message
-            if self.mem_mark is not None:
-                self.mem_mark()
             if not client.wait_acked([pid]):
                 raise MQTTError("no PUBACK within %d ms" % self.timeout_ms)
             self.queue.ack(cursor, lines)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from jaylym.firmware_host import FIRMWARE_DIR, FirmwareHostError, micropython_binary
+from jaylym.services import Mosquitto
+from tests.firmware.fleet import SINKS, Collector, Fleet, MqttSink, Sink
 from tests.support import unavailable
 
 
@@ -23,3 +28,20 @@ def _firmware_on_path() -> None:
 
     if str(FIRMWARE_DIR) not in sys.path:
         sys.path.append(str(FIRMWARE_DIR))
+
+
+@pytest.fixture
+def fleet(own_mosquitto: Mosquitto, tmp_path: Path, micropython: str) -> Iterator[Fleet]:
+    collector = Collector(own_mosquitto.url())
+    collector.start()
+    f = Fleet(own_mosquitto, collector, tmp_path / "devices")
+    yield f
+    f.stop_all()
+    collector.stop()
+
+
+@pytest.fixture(params=SINKS)
+def sink(request: pytest.FixtureRequest, fleet: Fleet) -> Sink:
+    if request.param == "mqtt":
+        return MqttSink(fleet.collector)
+    raise AssertionError(request.param)
