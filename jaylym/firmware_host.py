@@ -84,3 +84,33 @@ def build(dest: Path) -> Path:
         if proc.returncode != 0:
             raise FirmwareHostError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
     return dest
+
+
+MAINS = {"collar": "collar/main.py", "soil": "soil_station/main.py"}
+
+
+def bundle(
+    kind: str, dest: Path, device: dict[str, object] | None = None, board: str = "esp32"
+) -> Path:
+    """A folder to copy to a board's root with mpremote: common/ and boards/ as .mpy (only the
+    board's own module), main.py of the kind, and device.json when `device` is given."""
+    if kind not in MAINS:
+        raise FirmwareHostError("kind must be collar or soil")
+    import json
+
+    staging = build(dest / ".build")
+    for sub in ("common", "boards"):
+        (dest / sub).mkdir(parents=True, exist_ok=True)
+    for mpy in (staging / "common").glob("*.mpy"):
+        shutil.copyfile(mpy, dest / "common" / mpy.name)
+    for name in ("__init__.mpy", f"{board}.mpy"):
+        src = staging / "boards" / name
+        if not src.exists():
+            raise FirmwareHostError(f"no board module boards/{board}.py")
+        shutil.copyfile(src, dest / "boards" / name)
+    shutil.copyfile(FIRMWARE_DIR / MAINS[kind], dest / "main.py")
+    shutil.rmtree(dest / ".build")
+    if device is not None:
+        (dest / "device.json").write_text(json.dumps(device, indent=1))
+        os.chmod(dest / "device.json", 0o600)  # it holds the broker password
+    return dest

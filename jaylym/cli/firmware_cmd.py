@@ -209,3 +209,54 @@ def simulate(
                 proc.wait(timeout=10)
             except Exception:
                 proc.kill()
+
+
+@app.command("bundle")
+def bundle_cmd(
+    kind: str = typer.Argument(..., help="collar or soil"),
+    dest: Path = typer.Argument(..., file_okay=False, help="Folder to write (then mpremote cp)."),
+    device_id: str | None = typer.Option(None, "--device-id", help="Write device.json for it."),
+    broker: str | None = typer.Option(None, "--broker", help="mqtt://ID:PASSWORD@host:port"),
+    okrug: str = typer.Option("sogety", "--okrug", help="Okrug topic level."),
+    wifi_ssid: str | None = typer.Option(None, "--wifi-ssid", help="Wi-Fi network (ESP32)."),
+    wifi_password: str | None = typer.Option(None, "--wifi-password", help="Wi-Fi password."),
+    board: str = typer.Option("esp32", "--board", help="Board module under firmware/boards/."),
+) -> None:
+    """Build what a board's flash holds: .mpy bytecode, main.py and (optionally) device.json."""
+    import re
+
+    from jaylym.firmware_host import FirmwareHostError, bundle
+    from jaylym.settings import DEVICE_ID_PATTERN, parse_mqtt_url
+
+    device: dict[str, object] | None = None
+    if device_id is not None:
+        if not re.match(DEVICE_ID_PATTERN, device_id) or not re.match(DEVICE_ID_PATTERN, okrug):
+            raise typer.BadParameter("3..32 of a-z, 0-9, -", param_hint="--device-id/--okrug")
+        if broker is None:
+            raise typer.BadParameter("needed with --device-id", param_hint="--broker")
+        url = parse_mqtt_url(broker)
+        if url.tls:
+            raise typer.BadParameter(
+                "the firmware speaks plain MQTT for now", param_hint="--broker"
+            )
+        if url.username not in (None, device_id):
+            raise typer.BadParameter("the user must be the device id", param_hint="--broker")
+        device = {
+            "id": device_id,
+            "kind": kind,
+            "okrug": okrug,
+            "host": url.host,
+            "port": url.port,
+            "password": url.password.get_secret_value() if url.password else "",
+            "board": board,
+        }
+        if wifi_ssid:
+            device["wifi_ssid"] = wifi_ssid
+            device["wifi_password"] = wifi_password or ""
+    try:
+        out = bundle(kind, dest, device, board)
+    except FirmwareHostError as exc:
+        typer.echo(f"jaylym firmware bundle: {exc}", err=True)
+        raise typer.Exit(2) from None
+    files = "main.py device.json" if device is not None else "main.py"
+    typer.echo(f"cd {out} && mpremote cp -r common boards : + cp {files} : + reset", err=True)
