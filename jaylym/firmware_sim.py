@@ -40,6 +40,7 @@ class SimDevice:
     speed: float = 1.0
     seed: int | None = None
     nofix_p: float = 0.03
+    ca: Path | None = None  # the broker's CA certificate (PEM or DER), for mqtts://
     extra: dict[str, Any] = field(default_factory=dict)
 
     def provision(self) -> Path:
@@ -49,8 +50,6 @@ class SimDevice:
         if not re.match(DEVICE_ID_PATTERN, self.device_id):
             raise FirmwareHostError(f"device id {self.device_id!r}: 3..32 of a-z, 0-9, -")
         broker = parse_mqtt_url(self.broker_url)
-        if broker.tls:
-            raise FirmwareHostError("the simulated devices speak plain MQTT (mqtt://)")
         if broker.username and broker.username != self.device_id:
             raise FirmwareHostError("a device logs in as its own id: the URL user must be it")
         password = self.password or (broker.password.get_secret_value() if broker.password else "")
@@ -71,6 +70,12 @@ class SimDevice:
             **self.extra,
         }
         self.folder.mkdir(parents=True, exist_ok=True)
+        if broker.tls:
+            if self.ca is None:
+                raise FirmwareHostError("mqtts:// needs the broker's CA certificate (--ca)")
+            (self.folder / "ca.der").write_bytes(ca_der(self.ca))
+            doc["tls"] = True
+            doc["ca"] = "ca.der"
         (self.folder / "device.json").write_text(json.dumps(doc, indent=1))
         return self.folder
 
@@ -84,7 +89,7 @@ class SimDevice:
         if heapsize:
             argv += ["-X", f"heapsize={heapsize}"]
         argv += [str(MAIN[self.kind]), str(self.folder), "" if cycles is None else str(cycles)]
-        env = dict(os.environ, MICROPYPATH=str(build_dir))
+        env = dict(os.environ, MICROPYPATH=f"{build_dir}:.frozen")
         return argv, env
 
     def start(
@@ -107,6 +112,16 @@ class SimDevice:
         main = _cpython_main(self.kind)
         runtime = _runtime()
         return runtime.run(self.kind, main.cycle, str(self.folder), cycles)
+
+
+def ca_der(path: Path) -> bytes:
+    """A CA certificate as DER (what MicroPython's mbedTLS loads), from PEM or DER."""
+    import ssl
+
+    data = Path(path).read_bytes()
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        return ssl.PEM_cert_to_DER_cert(data.decode())
+    return data
 
 
 _IMPORT_LOCK = threading.Lock()

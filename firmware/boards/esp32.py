@@ -54,6 +54,22 @@ class Board:
         # RTC.datetime: (year, month, day, weekday, hours, minutes, seconds, subseconds)
         self.rtc.datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
 
+    def clock_ok(self):
+        """False after a power loss: the RTC restarts at 2000-01-01 (deep sleep keeps it)."""
+        return time.gmtime()[0] >= 2024
+
+    def sync_clock(self):
+        """Set the RTC by NTP (soil stations have no GNSS time)."""
+        if not self.network_up():
+            return False
+        try:
+            import ntptime
+
+            ntptime.settime()
+        except Exception:  # no NTP answer: try again next wake
+            return False
+        return self.clock_ok()
+
     def ticks_ms(self):
         return time.ticks_ms()
 

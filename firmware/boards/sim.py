@@ -150,6 +150,12 @@ class Board:
     def set_time_ms(self, unix_ms_):
         pass  # the host clock is the RTC
 
+    def clock_ok(self):
+        return True  # the host clock
+
+    def sync_clock(self):
+        return True
+
     def ticks_ms(self):
         """Simulated milliseconds. They advance only by simulated waits (a GNSS epoch, a
         sleep), each taking 1/speed of the time for real: the firmware's timeouts count

@@ -122,6 +122,7 @@ def load_device(root=""):
         raise ConfigError("device.json: okrug must be 3..32 of a-z, 0-9, -")
     if dev["kind"] not in KINDS:
         raise ConfigError("device.json: kind must be collar or soil")
-    dev.setdefault("port", 1883)
+    dev.setdefault("port", 8883 if dev.get("tls") else 1883)
     dev.setdefault("password", "")
+    dev["_root"] = root  # where device files (the TLS CA) are
     return dev

@@ -90,8 +90,19 @@ def publish_packet(topic, msg, qos, retain, pid, dup=False):
 
 class MQTTClient:
     def __init__(
-        self, client_id, host, port=1883, user=None, password=None, keepalive=60, timeout_ms=10000
+        self,
+        client_id,
+        host,
+        port=1883,
+        user=None,
+        password=None,
+        keepalive=60,
+        timeout_ms=10000,
+        ca=None,
     ):
+        """`ca`: DER bytes of the CA that signed the broker's certificate; given, the client
+        speaks TLS and verifies the broker (name included), never TLS without verifying."""
+        self.ca = ca
         self.client_id = client_id
         self.host = host
         self.port = port
@@ -114,10 +125,18 @@ class MQTTClient:
         """Open the socket and log in. Returns the broker's session-present flag."""
         self.close()
         try:
-            addr = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)[0][-1]
+            addr = None
+            for info in socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM):
+                if info[0] == socket.AF_INET:
+                    addr = info[-1]
+                    break
+            if addr is None:
+                raise OSError("no IPv4 address for " + self.host)
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self.sock.settimeout(self.timeout_ms / 1000)
             self.sock.connect(addr)
+            if self.ca is not None:
+                self.sock = self._tls(self.sock)
             self.poller = select.poll()
             self.poller.register(self.sock, select.POLLIN)
         except OSError as exc:
@@ -136,6 +155,17 @@ class MQTTClient:
             self.close()
             raise MQTTError("refused: " + CONNACK_CODES.get(code, str(code)))
         return bool(packet[1][0] & 1)
+
+    def _tls(self, sock):
+        import ssl
+
+        if hasattr(ssl, "create_default_context"):  # CPython
+            ctx = ssl.create_default_context(cadata=self.ca)
+        else:  # MicroPython (mbedTLS)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(cadata=self.ca)
+        return ctx.wrap_socket(sock, server_hostname=self.host)
 
     @property
     def connected(self):
@@ -167,8 +197,9 @@ class MQTTClient:
         try:
             view = memoryview(data)
             sent = 0
+            write = self.sock.write if hasattr(self.sock, "write") else self.sock.send
             while sent < len(data):
-                n = self.sock.send(view[sent:])
+                n = write(view[sent:])
                 if not n:
                     raise OSError("connection closed")
                 sent += n
@@ -185,7 +216,10 @@ class MQTTClient:
                 self.close()
                 raise MQTTError("timeout inside a packet")
             try:
-                chunk = self.sock.recv(n - len(buf))
+                if hasattr(self.sock, "read"):  # MicroPython (its TLS sockets have no recv)
+                    chunk = self.sock.read(n - len(buf))
+                else:
+                    chunk = self.sock.recv(n - len(buf))
             except OSError as exc:
                 self.close()
                 raise MQTTError("receive failed: " + repr(exc))
@@ -200,8 +234,10 @@ class MQTTClient:
         """One packet (type byte, body), or None when nothing arrives within wait_ms."""
         if self.sock is None:
             raise MQTTError("not connected")
-        events = self.poller.poll(max(0, wait_ms))
-        if not events:
+        # CPython's TLS may hold decrypted bytes the socket's poll cannot see.
+        pending = hasattr(self.sock, "pending") and self.sock.pending()
+        events = [] if pending else self.poller.poll(max(0, wait_ms))
+        if not events and not pending:
             return None
         for _obj, ev in events:
             if ev & (select.POLLERR | select.POLLHUP) and not ev & select.POLLIN:

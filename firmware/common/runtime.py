@@ -80,8 +80,12 @@ def run(kind, cycle, root="", max_cycles=None, free_at_boot=None, board=None):
             sleep_s = cfg["interval_s"]
         heap.mark()
         sent, error = 0, "no network"
-        if board.network_up():
-            sent, error = _send(ctx, cfg, tx)
+        try:
+            if board.network_up():
+                sent, error = _send(ctx, cfg, tx)
+        except Exception as exc:  # whatever breaks in sending, the readings stay queued
+            error = repr(exc)
+            log("uplink_failed", error=error)
         heap.mark()
         n += 1
         log(

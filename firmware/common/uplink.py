@@ -31,6 +31,17 @@ class Uplink:
         self.rx_bytes = 0
         self.mem_mark = None  # hook: called at heap checkpoints
 
+    def _ca(self):
+        """The broker's CA (DER file named by device.json "ca") when the device uses TLS."""
+        if not self.dev.get("tls"):
+            return None
+        from common.compat import join, read_bytes
+
+        ca = read_bytes(join(self.dev.get("_root", ""), self.dev.get("ca", "ca.der")))
+        if ca is None:
+            raise MQTTError("tls set but the CA file is missing")
+        return ca
+
     def _on_message(self, topic, msg, retained):
         if topic != self.t_config:
             self.log("cmd_ignored", topic=topic)
@@ -57,6 +68,11 @@ class Uplink:
         if rtc is None:
             rtc = {}
         dev = self.dev
+        try:
+            ca = self._ca()
+        except MQTTError as exc:
+            self.log("uplink_failed", error=str(exc), sent=0)
+            return 0, str(exc)
         client = MQTTClient(
             dev["id"],
             dev["host"],
@@ -65,6 +81,7 @@ class Uplink:
             password=dev.get("password") or None,
             keepalive=60,
             timeout_ms=self.timeout_ms,
+            ca=ca,
         )
         client.on_message = self._on_message
         sent = 0

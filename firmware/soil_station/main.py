@@ -32,6 +32,11 @@ def measure(board, cfg):
 
 def cycle(ctx):
     board, cfg, queue = ctx["board"], ctx["cfg"], ctx["queue"]
+    if not board.clock_ok() and not board.sync_clock():
+        # After a power loss and without NTP the time is 2000-01-01: a reading stamped so
+        # would be refused as too old. Measure once the clock is known.
+        ctx["log"]("clock_unset")
+        return cfg["interval_s"]
     depths, vwc, tsoil = measure(board, cfg)
     bat = board.battery_v()
     ctx["heap"].mark()

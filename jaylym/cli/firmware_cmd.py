@@ -80,6 +80,9 @@ def sim(
         None, "--state-dir", help="The device's flash folder. Default: <data_dir>/sim/<id>."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the simulated world."),
+    ca: Path | None = typer.Option(
+        None, "--ca", exists=True, dir_okay=False, help="Broker CA certificate, for mqtts://."
+    ),
     cpython: bool = typer.Option(
         False, "--cpython", help="Run on CPython instead of the MicroPython unix port."
     ),
@@ -104,6 +107,7 @@ def sim(
         track=track,
         speed=speed,
         seed=seed,
+        ca=ca,
     )
     try:
         device.provision()
@@ -221,6 +225,9 @@ def bundle_cmd(
     wifi_ssid: str | None = typer.Option(None, "--wifi-ssid", help="Wi-Fi network (ESP32)."),
     wifi_password: str | None = typer.Option(None, "--wifi-password", help="Wi-Fi password."),
     board: str = typer.Option("esp32", "--board", help="Board module under firmware/boards/."),
+    ca: Path | None = typer.Option(
+        None, "--ca", exists=True, dir_okay=False, help="Broker CA certificate, for mqtts://."
+    ),
 ) -> None:
     """Build what a board's flash holds: .mpy bytecode, main.py and (optionally) device.json."""
     import re
@@ -235,10 +242,8 @@ def bundle_cmd(
         if broker is None:
             raise typer.BadParameter("needed with --device-id", param_hint="--broker")
         url = parse_mqtt_url(broker)
-        if url.tls:
-            raise typer.BadParameter(
-                "the firmware speaks plain MQTT for now", param_hint="--broker"
-            )
+        if url.tls and ca is None:
+            raise typer.BadParameter("mqtts:// needs the broker's CA (--ca)", param_hint="--ca")
         if url.username not in (None, device_id):
             raise typer.BadParameter("the user must be the device id", param_hint="--broker")
         device = {
@@ -250,6 +255,9 @@ def bundle_cmd(
             "password": url.password.get_secret_value() if url.password else "",
             "board": board,
         }
+        if url.tls:
+            device["tls"] = True
+            device["ca"] = "ca.der"
         if wifi_ssid:
             device["wifi_ssid"] = wifi_ssid
             device["wifi_password"] = wifi_password or ""
@@ -259,4 +267,9 @@ def bundle_cmd(
         typer.echo(f"jaylym firmware bundle: {exc}", err=True)
         raise typer.Exit(2) from None
     files = "main.py device.json" if device is not None else "main.py"
+    if device is not None and device.get("tls") and ca is not None:
+        from jaylym.firmware_sim import ca_der
+
+        (out / "ca.der").write_bytes(ca_der(ca))
+        files += " ca.der"
     typer.echo(f"cd {out} && mpremote cp -r common boards : + cp {files} : + reset", err=True)

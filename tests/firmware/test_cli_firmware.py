@@ -48,7 +48,7 @@ def test_bundle_runs_as_flashed(fleet: Fleet, tmp_path: Path) -> None:
     proc = subprocess.run(
         [micropython_binary(), "main.py", "", "1"],
         cwd=out,
-        env=dict(os.environ, MICROPYPATH=str(out)),
+        env=dict(os.environ, MICROPYPATH=f"{out}:.frozen"),
         capture_output=True,
         text=True,
         timeout=60,

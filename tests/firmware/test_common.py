@@ -28,7 +28,7 @@ def test_cpython(name: str, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def micropython_results(micropython: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("mp")
-    env = dict(os.environ, MICROPYPATH=f"{FIRMWARE_DIR}:{HERE}")
+    env = dict(os.environ, MICROPYPATH=f"{FIRMWARE_DIR}:{HERE}:.frozen")
     proc = subprocess.run(
         [micropython, str(HERE / "fw_cases.py"), str(tmp)],
         env=env,
