@@ -49,7 +49,12 @@ def split_sentence(line, require_checksum=True):
             raise NmeaError("not_ascii")
     line = line.strip()
     if not line or line[0] != "$":
-        raise NmeaError("no_start")
+        # Line noise before the sentence (a UART waking up, a log prefix): resynchronise on
+        # the '$'; the checksum still decides whether what follows is a sentence.
+        start = line.find("$")
+        if start < 0:
+            raise NmeaError("no_start")
+        line = line[start:]
     star = line.rfind("*")
     if star < 0:
         if require_checksum:
