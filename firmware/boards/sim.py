@@ -19,7 +19,7 @@ import json
 import math
 
 from common.compat import join, read_bytes, sleep_ms, unix_ms, write_atomic
-from common.timeutil import civil_from_days
+from common.timeutil import civil_from_days, days_from_civil
 
 DAY_MS = 86400000
 # Sogety okrug, Enbekshi-Kazakh district: the pilot's pastures
@@ -111,6 +111,8 @@ class Board:
         self.s = json.loads(raw) if raw else self._fresh(opts)
         if not raw and self.track and self.kind == "collar":
             self._track_step()  # a fresh collar starts on the track, not at home
+        if not raw and self.track and self.kind == "soil":
+            self._replay_series(0)  # and a fresh soil station on the record's first hour
         seed = opts.get("seed")
         if seed is None:  # devices of a fleet differ, and each keeps its own world
             seed = 0
@@ -198,6 +200,9 @@ class Board:
         self.s["model_ms"] += ms
         self._drain(0.02, ms)  # deep-sleep current
         days = ms / DAY_MS
+        if self.kind == "soil" and self.track:
+            self._replay_series(ms)
+            return
         wilt, sat = 8.0, 45.0
         rates = (0.12, 0.06, 0.03)  # per day, e-folding toward wilting point
         theta = self.s["theta"]
@@ -212,6 +217,60 @@ class Board:
             self.s["rain_in_ms"] = int(self.rng.uniform(2, 9) * DAY_MS)
         if self.kind == "collar":
             self._walk(ms)
+
+    def _replay_series(self, ms):
+        """Soil moisture from a real record (ISMN `.stm`: `YYYY/MM/DD HH:MM value flag …`,
+        m³/m³, hourly) for the top probe, the deeper ones following it damped and delayed.
+        Flagged values (frozen soil, spikes) are replayed as they are: a real probe reads
+        them too."""
+        theta = self.s["theta"]
+        top = self._series_value(self.s["model_ms"])
+        if top is None:
+            return
+        days = ms / DAY_MS
+        if not self.s.get("series_started"):
+            self.s["series_started"] = True
+            theta[0] = theta[1] = theta[2] = top
+            return
+        theta[0] = top
+        for i, tau in ((1, 2.0), (2, 6.0)):  # days: water reaches depth slowly
+            theta[i] += (top - theta[i]) * (1 - math.exp(-days / tau))
+
+    def _series_value(self, model_ms):
+        """The record's value `model_ms` after its first line (wrapping at its end)."""
+        off = self.s.get("series_off", 0)
+        value = None
+        with open(self.track) as f:
+            if off == 0:
+                f.readline()  # the station header
+            else:
+                f.seek(off)
+            for _ in range(2):
+                while True:
+                    line = f.readline()
+                    if not line:
+                        break
+                    parts = line.split()
+                    if len(parts) < 3:
+                        continue
+                    try:
+                        y, mo, d = [int(x) for x in parts[0].split("/")]
+                        hh, mi = [int(x) for x in parts[1].split(":")]
+                        v = float(parts[2]) * 100.0
+                    except ValueError:
+                        continue
+                    t = days_from_civil(y, mo, d) * DAY_MS + (hh * 60 + mi) * 60000
+                    if "series_t0" not in self.s:
+                        self.s["series_t0"] = t - model_ms
+                    if t - self.s["series_t0"] > model_ms:
+                        return value if value is not None else v
+                    value = v
+                    self.s["series_off"] = f.tell()
+                # end of the record: start it again from the current model time
+                f.seek(0)
+                f.readline()
+                self.s.pop("series_t0", None)
+        return value
 
     def probes_power(self, on):
         pass

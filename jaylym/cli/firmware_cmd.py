@@ -70,7 +70,11 @@ def sim(
     ),
     okrug: str = typer.Option("sogety", "--okrug", help="Okrug topic level."),
     track: Path | None = typer.Option(
-        None, "--track", exists=True, dir_okay=False, help="CSV (Latitude, Longitude) or NMEA."
+        None,
+        "--track",
+        exists=True,
+        dir_okay=False,
+        help="Collar: CSV (Latitude, Longitude) or NMEA log. Soil: an ISMN .stm record.",
     ),
     speed: float = typer.Option(
         1.0, "--speed", min=0.01, max=100000, help="Simulated seconds per real second."

@@ -172,3 +172,19 @@ def test_soil_station_applies_polynomial_calibration(
         assert 12.0 <= r["vwc"][1] <= 28.5  # 1.2..2.8 V from the probe
         assert len(r["tsoil"]) == 2
         assert 3.0 <= r["bat"] <= 4.25
+
+
+def test_soil_station_replays_a_real_moisture_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ISMN's COSMOS ARM-1 record, hourly: 0.1410 m³/m³ at 2017-08-10 00:00, and the value
+    the record holds 30 minutes of simulated time later per wake."""
+    record = shared_path("data", "soil-ismn", "COSMOS_ARM-1_sm_0.00_0.19.stm")
+    lines = record.read_text().splitlines()[1:]
+    values = [float(line.split()[2]) * 100 for line in lines if len(line.split()) >= 3]
+    _run(tmp_path, "soil", 6, capsys, track=record)
+    rows = _queued(tmp_path / "soil")
+    assert len(rows) == 6
+    for i, r in enumerate(rows):
+        # wake i is i * 30 min into the record: hour i // 2
+        assert abs(r["vwc"][0] - values[i // 2]) < 1.5, (i, r["vwc"], values[: i // 2 + 2])
