@@ -67,6 +67,12 @@ def ts_text(ts_ms):
 
 def collar_reading(seq, ts_ms, lat_e9, lon_e9, hdop=None, sats=None, alt=None, bat=None):
     """One collar reading; lat/lon to 1e-6 degrees (11 cm), finer than a collar GNSS resolves."""
+    if not _in(hdop, 0, 99.99):
+        hdop = None
+    if not _in(sats, 0, 64):
+        sats = None
+    if not _in(bat, 0, 6):
+        bat = None
     parts = [
         '{"seq":',
         str(seq),
@@ -89,10 +95,25 @@ def collar_reading(seq, ts_ms, lat_e9, lon_e9, hdop=None, sats=None, alt=None, b
     return "".join(parts).encode()
 
 
+def _in(value, lo, hi):
+    return value is not None and lo <= value <= hi
+
+
 def soil_reading(seq, ts_ms, depths, vwc, tsoil=None, bat=None):
-    """One soil reading: one value per probe, VWC in percent to 0.1."""
+    """One soil reading: one value per probe, VWC in percent to 0.1.
+
+    Optional values outside the protocol's ranges are left out rather than sent: one missing
+    DS18B20 (None) or its power-on 85.0 °C would make the server refuse the whole reading.
+    """
     if len(vwc) != len(depths) or (tsoil is not None and len(tsoil) != len(depths)):
         raise ValueError("one value per depth")
+    if tsoil is not None:
+        for t in tsoil:
+            if not _in(t, -60, 80) or t == 85.0:
+                tsoil = None
+                break
+    if not _in(bat, 0, 6):
+        bat = None
     parts = [
         '{"seq":',
         str(seq),

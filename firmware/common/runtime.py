@@ -64,7 +64,8 @@ def run(kind, cycle, root="", max_cycles=None, free_at_boot=None, board=None):
     heap = Heap(free_at_boot)
     tx = {"bytes": 0, "rx": 0}
     ctx = {"dev": dev, "board": board, "queue": queue, "store": store, "log": log, "heap": heap}
-    log("boot", kind=kind, next_seq=queue.next_seq(), pending=queue.pending())
+    # No queue.pending() here: it reads every segment, and on a board every wake is a boot.
+    log("boot", kind=kind, next_seq=queue.next_seq(), segments=len(queue.segs))
     n = 0
     while max_cycles is None or n < max_cycles:
         gc.collect()

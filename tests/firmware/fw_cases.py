@@ -195,6 +195,17 @@ def test_payload_soil_reading_and_batch(tmp):
         pass
 
 
+def test_payload_leaves_out_values_the_server_would_refuse(tmp):
+    r = json.loads(payload.soil_reading(1, 0, [10, 30], [20.0, 25.0], [18.0, None], 7.5))
+    assert "tsoil" not in r
+    assert "bat" not in r
+    r = json.loads(payload.soil_reading(1, 0, [10], [20.0], [85.0], 3.7))  # DS18B20 reset value
+    assert "tsoil" not in r
+    assert r["bat"] == 3.7
+    r = json.loads(payload.collar_reading(1, 0, 1, 2, hdop=-1.0, sats=99, alt=5.0, bat=-0.1))
+    assert r == {"seq": 1, "ts": 0, "lat": 0, "lon": 0, "alt": 5}
+
+
 def test_payload_ids_and_topics(tmp):
     assert payload.valid_id("col-0042")
     for bad in ("ab", "Col-1", "a" * 33, "x/y", "x+y", "", None, "dev#1"):
