@@ -46,13 +46,14 @@ def test_client_round_trip_ping_and_will(own_mosquitto: Mosquitto, mqtt_mod: Any
         pids = [client.publish(base + "telemetry", b'{"n":%d}' % i, qos=1) for i in range(5)]
         assert client.wait_acked(pids, 5000)
         assert client.inflight == {}
+        assert client.publish(base + "telemetry", b"qos0", qos=0) == 0  # nothing to track
         client.ping()
         client.poll(300)
         assert (base + "cmd/config", b'{"interval_s": 600}', True) in got
         wait_for(
-            lambda: sum(m.topic == base + "telemetry" for m in collector.snapshot()) == 5,
+            lambda: sum(m.topic == base + "telemetry" for m in collector.snapshot()) == 6,
             5,
-            "five QoS 1 messages",
+            "five QoS 1 messages and one QoS 0",
         )
         client.close()  # the connection drops without DISCONNECT: the broker sends the will
         wait_for(
