@@ -7,12 +7,7 @@ from pathlib import Path
 
 import pytest
 
-# ../shared beside the repository; a git worktree elsewhere points at it with
-# JAYLYM_TEST_SHARED_DIR (read-only data, never copied into the project).
-SHARED = Path(
-    os.environ.get("JAYLYM_TEST_SHARED_DIR")
-    or Path(__file__).resolve().parent.parent.parent / "shared"
-)
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
