@@ -78,11 +78,16 @@ def build(dest: Path) -> Path:
         if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
             continue
         out.parent.mkdir(parents=True, exist_ok=True)
+        # Compile to a private name, then rename: devices started at once (jaylym simulate)
+        # never import a half-written file.
+        tmp = out.with_name(f".{out.name}.{os.getpid()}")
         proc = subprocess.run(
-            [tool, "-o", str(out), str(src)], capture_output=True, text=True, timeout=60
+            [tool, "-o", str(tmp), str(src)], capture_output=True, text=True, timeout=60
         )
         if proc.returncode != 0:
+            tmp.unlink(missing_ok=True)
             raise FirmwareHostError(f"mpy-cross failed on {rel}: {proc.stderr.strip()}")
+        tmp.replace(out)
     return dest
 
 
