@@ -1,14 +1,14 @@
 """ESP32 (ESP32-WROOM/-WROVER class) running MicroPython 1.2x.
 
-Pins are those of the Jaylym v1 carrier boards; override any of them in device.json under
-"pins". Wi-Fi credentials come from device.json ("wifi_ssid", "wifi_password"); a cellular
-modem variant would replace `network_up` only.
+PINS is a reference wiring (not yet tried on hardware: see firmware/README.md); override any
+of them in device.json under "pins". Wi-Fi credentials come from device.json ("wifi_ssid",
+"wifi_password"); a cellular modem variant would replace `network_up` only.
 """
 
 import json
 import time
 
-import machine  # type: ignore  # noqa: F401  (MicroPython only)
+import machine  # MicroPython only
 from common.compat import EPOCH_OFFSET_S
 
 PINS = {
