@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jaylym.cli import app
+from jaylym.firmware_host import firmware_module
 from tests.support import SHARED, shared_path
 
 LOGS = sorted((SHARED / "data" / "nmea-gpsd").glob("*.log"))
@@ -99,3 +100,46 @@ def test_dates_are_real_dates_with_iso_utc() -> None:
     fixes = our_fixes(shared_path("data", "nmea-gpsd", "neo-m8n.log"))
     # The log's RMC says 18 March 2015 (two-digit year 15); gpsd's .chk shifts it to 2034.
     assert fixes[0]["time"] == "2015-03-18T17:19:26.000Z"
+
+
+MP_SCRIPT = """
+import sys
+from common import nmea
+p = nmea.Parser()
+out = []
+def emit(f):
+    if f is not None:
+        print('%s %d %d %d' % (f.iso_time(), f.lat_e9, f.lon_e9, f.mode))
+for line in open(sys.argv[1], 'rb'):
+    if not line.startswith(b'#'):
+        emit(p.feed(line))
+emit(p.flush())
+"""
+
+
+@pytest.mark.parametrize("log", LOGS, ids=[p.name for p in LOGS])
+def test_micropython_parser_gives_the_same_fixes(
+    log: Path, micropython: str, tmp_path: Path
+) -> None:
+    """The parser on the device's interpreter decodes the real logs exactly as on CPython."""
+    import os
+    import subprocess
+
+    from jaylym.firmware_host import FIRMWARE_DIR
+
+    script = tmp_path / "decode.py"
+    script.write_text(MP_SCRIPT)
+    proc = subprocess.run(
+        [micropython, str(script), str(log)],
+        env=dict(os.environ, MICROPYPATH=f"{FIRMWARE_DIR}:.frozen"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    nmea = firmware_module("common.nmea")
+    parser = nmea.Parser()
+    lines = [x for x in log.read_bytes().splitlines(keepends=True) if not x.startswith(b"#")]
+    ours = [f"{f.iso_time()} {f.lat_e9} {f.lon_e9} {f.mode}" for f in parser.feed_many(lines)]
+    assert ours, "no fixes: nothing compared"
+    assert proc.stdout.splitlines() == ours
