@@ -1,0 +1,60 @@
+"""Overstocked: instant density above the pasture's load limit for longer than `sustain_s`.
+
+The run is read from the grazing model's density series, so it survives engine restarts and
+needs no pending state of its own. Critical at `critical_ratio` x the limit; once open, the
+alert is held while density stays above `clear_ratio` x the limit.
+"""
+
+from __future__ import annotations
+
+import operator
+from functools import partial
+
+from api.alerts.engine.context import Evaluation
+from api.alerts.engine.model import Condition, Severity, Subject, SubjectKind
+from api.alerts.engine.rules.base import Rule, sustained_since
+
+NAME = "overstocked"
+
+
+def evaluate(ev: Evaluation) -> list[Condition] | None:
+    grazing = ev.snapshot.grazing
+    if grazing is None:
+        return None
+    cfg = ev.config.overstocked
+    max_age_ms = ev.config.fixes.density_sample_max_age_s * 1000
+    now = ev.now_ms
+    out = []
+    for pasture in ev.snapshot.pastures:
+        g = grazing.get(pasture.id)
+        limit = pasture.load_limit_lu_per_ha
+        if g is None or limit is None or limit <= 0:
+            continue
+        density = g.current_density_lu_per_ha
+        if density <= cfg.clear_ratio * limit:
+            continue
+        since = sustained_since(g.density_series, partial(operator.lt, limit), now, max_age_ms)
+        above_s = 0.0 if since is None or density <= limit else (now - since) / 1000
+        severity = None
+        if density > limit and above_s > cfg.sustain_s:
+            severity = (
+                Severity.CRITICAL if density >= cfg.critical_ratio * limit else Severity.WARNING
+            )
+        out.append(
+            Condition(
+                rule=NAME,
+                subject=Subject(SubjectKind.PASTURE, pasture.okrug, pasture_id=pasture.id),
+                severity=severity,
+                value=round(density, 4),
+                unit="lu_per_ha",
+                context={
+                    "pasture_name": pasture.name,
+                    "load_limit_lu_per_ha": limit,
+                    "above_limit_min": round(above_s / 60, 1),
+                },
+            )
+        )
+    return out
+
+
+RULE = Rule(NAME, SubjectKind.PASTURE, evaluate, "density above the load limit for > 30 min")
