@@ -38,6 +38,9 @@ log = structlog.get_logger("jaylym.alerts.engine")
 # Reload-and-recompute attempts when another writer changed an alert meanwhile. Conflicts
 # need a concurrent acknowledgement at the very same moment, so 5 is ample.
 MAX_CONFLICT_RETRIES = 5
+# How long a dispatcher holds pending events while the sink takes them. Longer than any
+# sane `accept`; after it, another process (or this one, restarted) offers them again.
+DISPATCH_LEASE_MS = 60_000
 
 
 class NotificationSink(Protocol):
@@ -144,13 +147,16 @@ class AlertEngine:
         """Offer every pending notification to the sink; mark what it accepted."""
         if self.sink is None:
             return 0
-        events = self.repository.pending_notifications()
+        events = self.repository.claim_notifications(now_ms, DISPATCH_LEASE_MS)
         if not events:
             return 0
         try:
             self.sink.accept(events)
         except Exception as exc:
             log.warning("delivery layer refused notifications", count=len(events), error=repr(exc))
+            # Offered again at the next evaluation. Had this process died instead, the
+            # lease would run out and the next one would offer them.
+            self.repository.release_claims([e.key for e in events])
             if report is not None:
                 report.dispatch_error = repr(exc)
             return 0

@@ -64,6 +64,17 @@ class AlertRepository(Protocol):
         """Notifying transitions not yet handed to the delivery layer, oldest first."""
         ...
 
+    def claim_notifications(
+        self, now_ms: int, lease_ms: int, limit: int = 1000
+    ) -> list[NotificationEvent]:
+        """Pending notifications nobody else holds a lease on, now leased to the caller
+        until `now_ms + lease_ms`, oldest first."""
+        ...
+
+    def release_claims(self, keys: Sequence[tuple[str, int]]) -> None:
+        """Give up leases (the sink refused): the next dispatch offers them again."""
+        ...
+
     def mark_dispatched(self, keys: Sequence[tuple[str, int]], at_ms: int) -> None:
         """Record that these (alert id, seq) transitions were accepted by the delivery layer."""
         ...
@@ -89,6 +100,7 @@ class InMemoryRepository:
         self._alerts: dict[str, Alert] = {}
         self._transitions: dict[str, list[Transition]] = {}
         self._dispatched: dict[tuple[str, int], int] = {}
+        self._claimed_until: dict[tuple[str, int], int] = {}
 
     def load_open(self) -> list[Alert]:
         with self._lock:
@@ -130,14 +142,35 @@ class InMemoryRepository:
 
     def pending_notifications(self, limit: int = 1000) -> list[NotificationEvent]:
         with self._lock:
-            pending = [
-                notification_for(self._alerts[t.alert_id], t)
-                for ts in self._transitions.values()
-                for t in ts
-                if t.notify and (t.alert_id, t.seq) not in self._dispatched
-            ]
+            return self._pending_locked()[:limit]
+
+    def _pending_locked(self) -> list[NotificationEvent]:
+        pending = [
+            notification_for(self._alerts[t.alert_id], t)
+            for ts in self._transitions.values()
+            for t in ts
+            if t.notify and (t.alert_id, t.seq) not in self._dispatched
+        ]
         pending.sort(key=lambda e: (e.at_ms, e.alert_id, e.seq))
-        return pending[:limit]
+        return pending
+
+    def claim_notifications(
+        self, now_ms: int, lease_ms: int, limit: int = 1000
+    ) -> list[NotificationEvent]:
+        with self._lock:
+            free = [
+                e
+                for e in self._pending_locked()
+                if self._claimed_until.get(e.key, now_ms) <= now_ms
+            ][:limit]
+            for e in free:
+                self._claimed_until[e.key] = now_ms + lease_ms
+        return free
+
+    def release_claims(self, keys: Sequence[tuple[str, int]]) -> None:
+        with self._lock:
+            for key in keys:
+                self._claimed_until.pop(key, None)
 
     def mark_dispatched(self, keys: Sequence[tuple[str, int]], at_ms: int) -> None:
         with self._lock:

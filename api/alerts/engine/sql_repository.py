@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, event, insert, select, update
+from sqlalchemy import Engine, RowMapping, and_, event, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.alerts.engine.lifecycle import Changes
@@ -120,6 +120,7 @@ def _transition_row(t: Transition) -> dict[str, Any]:
         "note": t.note,
         "notify": t.notify,
         "dispatched_ms": None,
+        "claimed_until_ms": None,
     }
 
 
@@ -211,6 +212,32 @@ class SqlAlchemyRepository:
             raise ConcurrentUpdate(f"refused by the database: {exc.orig}") from exc
 
     def pending_notifications(self, limit: int = 1000) -> list[NotificationEvent]:
+        return self._pending(None, limit)
+
+    def claim_notifications(
+        self, now_ms: int, lease_ms: int, limit: int = 1000
+    ) -> list[NotificationEvent]:
+        t = alert_transitions
+        claimed = []
+        # One conditional UPDATE per row: portable (no SKIP LOCKED on SQLite), and the
+        # rowcount says whether this caller won the row.
+        with self.engine.begin() as conn:
+            for event_ in self._pending(now_ms, limit):
+                done = conn.execute(
+                    update(t)
+                    .where(
+                        t.c.alert_id == event_.alert_id,
+                        t.c.seq == event_.seq,
+                        t.c.dispatched_ms.is_(None),
+                        or_(t.c.claimed_until_ms.is_(None), t.c.claimed_until_ms <= now_ms),
+                    )
+                    .values(claimed_until_ms=now_ms + lease_ms)
+                )
+                if done.rowcount == 1:
+                    claimed.append(event_)
+        return claimed
+
+    def _pending(self, unclaimed_at_ms: int | None, limit: int) -> list[NotificationEvent]:
         t, a = alert_transitions, alerts
         query = (
             select(t, a.c.rule, a.c.subject_kind, a.c.okrug, a.c.pasture_id)
@@ -220,6 +247,10 @@ class SqlAlchemyRepository:
             .order_by(t.c.at_ms, t.c.alert_id, t.c.seq)
             .limit(limit)
         )
+        if unclaimed_at_ms is not None:
+            query = query.where(
+                or_(t.c.claimed_until_ms.is_(None), t.c.claimed_until_ms <= unclaimed_at_ms)
+            )
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [
@@ -243,6 +274,16 @@ class SqlAlchemyRepository:
             )
             for r in rows
         ]
+
+    def release_claims(self, keys: Sequence[tuple[str, int]]) -> None:
+        t = alert_transitions
+        with self.engine.begin() as conn:
+            for alert_id, seq in keys:
+                conn.execute(
+                    update(t)
+                    .where(t.c.alert_id == alert_id, t.c.seq == seq, t.c.dispatched_ms.is_(None))
+                    .values(claimed_until_ms=None)
+                )
 
     def mark_dispatched(self, keys: Sequence[tuple[str, int]], at_ms: int) -> None:
         if not keys:

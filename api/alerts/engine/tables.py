@@ -110,6 +110,9 @@ alert_transitions = Table(
     Column("note", String(500), nullable=True),
     Column("notify", Boolean, nullable=False),
     Column("dispatched_ms", BigInteger, nullable=True),
+    # A dispatcher's lease on the row while it hands the event over: two engine processes
+    # never offer the same event at once, and a crashed one's lease simply runs out.
+    Column("claimed_until_ms", BigInteger, nullable=True),
     UniqueConstraint("alert_id", "seq", name="uq_alert_transitions_seq"),
     CheckConstraint(_one_of("kind", KINDS), name="ck_alert_transitions_kind"),
     CheckConstraint("seq >= 1", name="ck_alert_transitions_seq"),
