@@ -14,7 +14,8 @@ Rules kept here:
 - escalation clears an acknowledgement: the person acknowledged a lesser problem, so the
   alert repeats again until someone acknowledges the new level;
 - a condition in the hysteresis band (severity None) keeps an alert open but opens none;
-- a rule that could not be evaluated leaves its alerts exactly as they are.
+- a rule that could not be evaluated leaves its alerts as they are: no resolution for want
+  of data, though an unacknowledged one still repeats (the clock, not the data, drives it).
 """
 
 from __future__ import annotations

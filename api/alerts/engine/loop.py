@@ -85,6 +85,7 @@ def run_loop(
             log.exception("alert evaluation failed", cycle=report.cycles)
         # Fixed rate without drift; after a long stall, skip missed ticks rather than burst.
         next_ms += interval_ms
-        if next_ms <= now:
-            next_ms = now + interval_ms
+        finished = clock.now_ms()
+        if next_ms <= finished:
+            next_ms = finished + interval_ms
     return report
