@@ -102,6 +102,9 @@ class LowBatteryConfig(RuleConfig):
     clear_margin_v: float = Field(0.1, ge=0, description="Resolves at warning_v + margin.")
     trend_window_s: int = Field(7 * DAY, gt=0)
     trend_min_samples: int = Field(6, ge=2)
+    trend_min_drop_v_per_day: float = Field(
+        0.002, gt=0, description="A flatter fall is no trend (rounding, temperature)."
+    )
     level_samples: int = Field(3, ge=1, description="Median of the last N samples is the level.")
     critical_days_to_empty: float = Field(2.0, ge=0)
     clear_hold_s: int = Field(HOUR, ge=0)

@@ -36,7 +36,7 @@ def days_to_empty(
     if np.ptp(days) == 0:
         return None
     slope, at_now = np.polyfit(days, volts, 1)
-    if slope >= 0:
+    if slope > -cfg.trend_min_drop_v_per_day:
         return None
     return max(0.0, float((at_now - empty_v) / -slope))
 
