@@ -71,6 +71,15 @@ def parse_mqtt_url(url: str) -> MqttConfig:
     )
 
 
+def _json_object(value: str) -> object:
+    import json
+
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+
+
 class Settings(BaseSettings):
     """Jaylym's configuration. Each field is read from `JAYLYM_<FIELD NAME>`."""
 
@@ -139,10 +148,32 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Address `jaylym serve` binds to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port `jaylym serve` binds to.")
 
+    alert_evaluation_interval_s: float = Field(
+        60.0, gt=0, description="How often the alert engine evaluates every rule, seconds."
+    )
+    alert_repeat_interval_s: int = Field(
+        21600,
+        ge=0,
+        description="Re-notify an open, unacknowledged alert this often, seconds (0: never).",
+    )
+    alert_rules: str | None = Field(
+        None,
+        description="Alert thresholds overriding the defaults, as JSON, e.g. "
+        '`{"overgrazing": {"warning": 0.7}, "stray": {"sustain_s": 3600}}` '
+        "(keys as in docs/alerts.md; unknown keys are refused).",
+    )
+
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url_parses(cls, value: str) -> str:
         parse_mqtt_url(value)
+        return value
+
+    @field_validator("alert_rules")
+    @classmethod
+    def _alert_rules_is_a_json_object(cls, value: str | None) -> str | None:
+        if value is not None and not isinstance(_json_object(value), dict):
+            raise ValueError("must be a JSON object")
         return value
 
     @model_validator(mode="after")

@@ -6,9 +6,13 @@ configuration fails loudly instead of silently keeping a default.
 
 from __future__ import annotations
 
-from typing import Self
+import json
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from jaylym.settings import Settings
 
 MINUTE = 60
 HOUR = 3600
@@ -35,13 +39,19 @@ class OvergrazingConfig(RuleConfig):
 
     warning: float = Field(0.8, gt=0)
     critical: float = Field(1.0, gt=0)
-    clear_below: float = Field(0.75, gt=0, description="Hysteresis: resolves only below this.")
+    clear_margin: float = Field(
+        0.05, ge=0, description="Hysteresis: resolves only below warning - margin."
+    )
     clear_hold_s: int = Field(6 * HOUR, ge=0)
+
+    @property
+    def clear_below(self) -> float:
+        return self.warning - self.clear_margin
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if not self.clear_below <= self.warning <= self.critical:
-            raise ValueError("need clear_below <= warning <= critical")
+        if not 0 < self.clear_below <= self.warning <= self.critical:
+            raise ValueError("need 0 < warning - clear_margin and warning <= critical")
         return self
 
 
@@ -72,18 +82,16 @@ class ImmobileConfig(RuleConfig):
 
     window_s: int = Field(10 * HOUR, gt=0)
     distance_m: float = Field(50.0, gt=0, description="Fires when it moved less than this.")
-    clear_distance_m: float = Field(
-        100.0, gt=0, description="Hysteresis: resolves only when it moved more than this."
+    clear_factor: float = Field(
+        2.0, ge=1, description="Hysteresis: resolves only once it moved factor x distance_m."
     )
     trim_fraction: float = Field(
         0.1, ge=0, lt=0.5, description="Share of fixes farthest from the median left out (noise)."
     )
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.clear_distance_m < self.distance_m:
-            raise ValueError("clear_distance_m must be >= distance_m")
-        return self
+    @property
+    def clear_distance_m(self) -> float:
+        return self.distance_m * self.clear_factor
 
 
 class OfflineConfig(RuleConfig):
@@ -124,14 +132,20 @@ class DroughtConfig(RuleConfig):
     below: float = Field(0.5, gt=0)
     sustain_s: int = Field(7 * DAY, ge=0)
     critical_below: float = Field(0.35, gt=0)
-    clear_above: float = Field(0.55, gt=0, description="Hysteresis: resolves only above this.")
+    clear_margin: float = Field(
+        0.05, ge=0, description="Hysteresis: resolves only above below + margin."
+    )
     max_sample_gap_s: int = Field(2 * DAY, gt=0, description="Longer gaps break the run.")
     clear_hold_s: int = Field(DAY, ge=0)
 
+    @property
+    def clear_above(self) -> float:
+        return self.below + self.clear_margin
+
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if not self.critical_below <= self.below <= self.clear_above:
-            raise ValueError("need critical_below <= below <= clear_above")
+        if self.critical_below > self.below:
+            raise ValueError("need critical_below <= below")
         return self
 
 
@@ -172,3 +186,15 @@ class EngineConfig(_Strict):
     def repeat_interval_for(self, rule: str) -> int:
         own = self.rule(rule).repeat_interval_s
         return self.repeat_interval_s if own is None else own
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineConfig:
+        """The engine's slice of the settings: the two flat intervals, then any thresholds
+        from `JAYLYM_ALERT_RULES` (JSON; it may also override the intervals)."""
+        data: dict[str, object] = {
+            "evaluation_interval_s": settings.alert_evaluation_interval_s,
+            "repeat_interval_s": settings.alert_repeat_interval_s,
+        }
+        if settings.alert_rules:
+            data |= json.loads(settings.alert_rules)
+        return cls.model_validate(data)

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import structlog
 
-from api.alerts.engine import lifecycle
+from api.alerts.engine import lifecycle, metrics
 from api.alerts.engine.config import EngineConfig
 from api.alerts.engine.context import Evaluation
 from api.alerts.engine.inputs import Snapshot
@@ -60,6 +60,7 @@ class CycleReport:
     skipped_rules: list[str] = field(default_factory=list)
     failed_rules: list[str] = field(default_factory=list)
     conflicts: int = 0
+    unresolved: int = 0
     dispatched: int = 0
     dispatch_error: str | None = None
     duration_s: float = 0.0
@@ -121,6 +122,7 @@ class AlertEngine:
         report.transitions.update(t.kind.value for t in changes.transitions)
         self.dispatch(snapshot.now_ms, report)
         report.duration_s = time.perf_counter() - started
+        self._count(results, changes, report)
         log.info(
             "alerts evaluated",
             conditions=report.conditions,
@@ -132,11 +134,29 @@ class AlertEngine:
         )
         return report
 
+    @staticmethod
+    def _count(results: list[RuleResult], changes: Changes, report: CycleReport) -> None:
+        metrics.EVALUATIONS.inc()
+        metrics.EVALUATION_SECONDS.observe(report.duration_s)
+        for rule in report.failed_rules:
+            metrics.RULE_FAILURES.labels(rule).inc()
+        for rule in report.skipped_rules:
+            metrics.RULE_SKIPPED.labels(rule).inc()
+        rule_of = {w.alert.id: w.alert.rule for w in changes.writes}
+        for t in changes.transitions:
+            metrics.TRANSITIONS.labels(rule_of[t.alert_id], t.kind.value).inc()
+        metrics.CONFLICTS.inc(report.conflicts)
+        metrics.OPEN_ALERTS.set(report.unresolved)
+
     def _apply(self, compute: Callable[[list[Alert]], Changes], report: CycleReport) -> Changes:
         for _ in range(MAX_CONFLICT_RETRIES):
-            changes = compute(self.repository.load_open())
+            unresolved = self.repository.load_open()
+            changes = compute(unresolved)
             try:
                 self.repository.apply(changes)
+                report.unresolved = len(unresolved) + sum(
+                    (w.expected_version is None) - (not w.alert.is_open) for w in changes.writes
+                )
                 return changes
             except ConcurrentUpdate as exc:
                 report.conflicts += 1
@@ -153,6 +173,7 @@ class AlertEngine:
         try:
             self.sink.accept(events)
         except Exception as exc:
+            metrics.DISPATCH_FAILURES.inc()
             log.warning("delivery layer refused notifications", count=len(events), error=repr(exc))
             # Offered again at the next evaluation. Had this process died instead, the
             # lease would run out and the next one would offer them.
@@ -161,6 +182,7 @@ class AlertEngine:
                 report.dispatch_error = repr(exc)
             return 0
         self.repository.mark_dispatched([e.key for e in events], now_ms)
+        metrics.DISPATCHED.inc(len(events))
         if report is not None:
             report.dispatched += len(events)
         return len(events)

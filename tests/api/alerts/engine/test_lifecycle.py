@@ -195,3 +195,22 @@ def test_sink_down_then_back_delivers_each_event_once() -> None:
     assert engine.evaluate(overgrazing("critical", T0 + 3 * MIN)).dispatched == 0
     assert sink.kinds() == ["opened", "escalated"]
     assert [e.seq for e in sink.events] == [1, 2]
+
+
+def test_report_and_metrics_count_what_happened() -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    opened_before = sample("jaylym_alert_transitions_total", rule="overgrazing", kind="opened")
+    skipped_before = sample("jaylym_alert_rule_skipped_total", rule="stray")
+    engine, _ = make_engine()
+    report = engine.evaluate(overgrazing("warning", T0))
+    assert report.unresolved == 1
+    assert "stray" in report.skipped_rules
+    assert sample("jaylym_alert_transitions_total", rule="overgrazing", kind="opened") == (
+        opened_before + 1
+    )
+    assert sample("jaylym_alert_rule_skipped_total", rule="stray") == skipped_before + 1
+    assert sample("jaylym_alerts_unresolved") == 1
