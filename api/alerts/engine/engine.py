@@ -41,6 +41,10 @@ MAX_CONFLICT_RETRIES = 5
 # How long a dispatcher holds pending events while the sink takes them. Longer than any
 # sane `accept`; after it, another process (or this one, restarted) offers them again.
 DISPATCH_LEASE_MS = 60_000
+# Events per hand-over, and hand-overs per evaluation: a backlog (the delivery layer was
+# down for a day) drains in a few evaluations without one unbounded call.
+DISPATCH_BATCH = 1000
+MAX_DISPATCH_BATCHES = 50
 
 
 class NotificationSink(Protocol):
@@ -164,28 +168,34 @@ class AlertEngine:
         raise ConcurrentUpdate(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
 
     def dispatch(self, now_ms: int, report: CycleReport | None = None) -> int:
-        """Offer every pending notification to the sink; mark what it accepted."""
+        """Offer every pending notification to the sink, in batches, oldest first; mark
+        what it accepted. Stops at the first refusal (the rest wait for the next call)."""
         if self.sink is None:
             return 0
-        events = self.repository.claim_notifications(now_ms, DISPATCH_LEASE_MS)
-        if not events:
-            return 0
-        try:
-            self.sink.accept(events)
-        except Exception as exc:
-            metrics.DISPATCH_FAILURES.inc()
-            log.warning("delivery layer refused notifications", count=len(events), error=repr(exc))
-            # Offered again at the next evaluation. Had this process died instead, the
-            # lease would run out and the next one would offer them.
-            self.repository.release_claims([e.key for e in events])
-            if report is not None:
-                report.dispatch_error = repr(exc)
-            return 0
-        self.repository.mark_dispatched([e.key for e in events], now_ms)
-        metrics.DISPATCHED.inc(len(events))
+        total = 0
+        for _ in range(MAX_DISPATCH_BATCHES):
+            events = self.repository.claim_notifications(now_ms, DISPATCH_LEASE_MS, DISPATCH_BATCH)
+            if not events:
+                break
+            try:
+                self.sink.accept(events)
+            except Exception as exc:
+                metrics.DISPATCH_FAILURES.inc()
+                log.warning(
+                    "delivery layer refused notifications", count=len(events), error=repr(exc)
+                )
+                # Offered again at the next evaluation. Had this process died instead, the
+                # lease would run out and the next one would offer them.
+                self.repository.release_claims([e.key for e in events])
+                if report is not None:
+                    report.dispatch_error = repr(exc)
+                break
+            self.repository.mark_dispatched([e.key for e in events], now_ms)
+            metrics.DISPATCHED.inc(len(events))
+            total += len(events)
         if report is not None:
-            report.dispatched += len(events)
-        return len(events)
+            report.dispatched += total
+        return total
 
     def _change_one(self, alert_id: str, change: Callable[[Alert], Changes], now_ms: int) -> Alert:
         for _ in range(MAX_CONFLICT_RETRIES):

@@ -12,7 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, event, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    RowMapping,
+    and_,
+    bindparam,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from api.alerts.engine.lifecycle import Changes
@@ -140,6 +151,15 @@ def _transition(row: RowMapping) -> Transition:
     )
 
 
+# Update one alert row only if it still has the version the writer read. Parameters are
+# the row's columns under `b_<column>` names plus `expected_version`.
+_VERSIONED_UPDATE = (
+    update(alerts)
+    .where(alerts.c.id == bindparam("b_id"), alerts.c.version == bindparam("expected_version"))
+    .values({c.name: bindparam(f"b_{c.name}") for c in alerts.c if c.name != "id"})
+)
+
+
 class SqlAlchemyRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -182,26 +202,26 @@ class SqlAlchemyRepository:
     def apply(self, changes: Changes) -> None:
         if not changes.writes and not changes.transitions:
             return
+        inserts = [_alert_row(w.alert) for w in changes.writes if w.expected_version is None]
+        updates = [
+            {
+                **{f"b_{k}": v for k, v in _alert_row(w.alert).items()},
+                "expected_version": w.expected_version,
+            }
+            for w in changes.writes
+            if w.expected_version is not None
+        ]
         try:
             with self.engine.begin() as conn:
-                for write in changes.writes:
-                    row = _alert_row(write.alert)
-                    if write.expected_version is None:
-                        conn.execute(insert(alerts).values(row))
-                        continue
-                    done = conn.execute(
-                        update(alerts)
-                        .where(
-                            and_(
-                                alerts.c.id == write.alert.id,
-                                alerts.c.version == write.expected_version,
-                            )
-                        )
-                        .values(row)
-                    )
-                    if done.rowcount != 1:
+                # Batched (executemany): an evaluation may touch thousands of alerts, and
+                # one round trip per row cost seconds on PostgreSQL.
+                if inserts:
+                    conn.execute(insert(alerts), inserts)
+                if updates:
+                    done = conn.execute(_VERSIONED_UPDATE, updates)
+                    if done.rowcount != len(updates):
                         raise ConcurrentUpdate(
-                            f"alert {write.alert.id} changed since version {write.expected_version}"
+                            f"{len(updates) - done.rowcount} alert(s) changed since read"
                         )
                 if changes.transitions:
                     conn.execute(
@@ -212,45 +232,45 @@ class SqlAlchemyRepository:
             raise ConcurrentUpdate(f"refused by the database: {exc.orig}") from exc
 
     def pending_notifications(self, limit: int = 1000) -> list[NotificationEvent]:
-        return self._pending(None, limit)
+        t = alert_transitions
+        return self._events(and_(t.c.notify.is_(True), t.c.dispatched_ms.is_(None)), limit)
 
     def claim_notifications(
         self, now_ms: int, lease_ms: int, limit: int = 1000
     ) -> list[NotificationEvent]:
         t = alert_transitions
-        claimed = []
-        # One conditional UPDATE per row: portable (no SKIP LOCKED on SQLite), and the
-        # rowcount says whether this caller won the row.
+        unclaimed = and_(
+            t.c.notify.is_(True),
+            t.c.dispatched_ms.is_(None),
+            or_(t.c.claimed_until_ms.is_(None), t.c.claimed_until_ms <= now_ms),
+        )
+        # One conditional UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35): the rows it
+        # returns are the ones this caller won; a concurrent dispatcher gets the others.
+        candidates = (
+            select(t.c.id).where(unclaimed).order_by(t.c.at_ms, t.c.alert_id, t.c.seq).limit(limit)
+        )
         with self.engine.begin() as conn:
-            for event_ in self._pending(now_ms, limit):
-                done = conn.execute(
-                    update(t)
-                    .where(
-                        t.c.alert_id == event_.alert_id,
-                        t.c.seq == event_.seq,
-                        t.c.dispatched_ms.is_(None),
-                        or_(t.c.claimed_until_ms.is_(None), t.c.claimed_until_ms <= now_ms),
-                    )
-                    .values(claimed_until_ms=now_ms + lease_ms)
-                )
-                if done.rowcount == 1:
-                    claimed.append(event_)
-        return claimed
+            won = conn.execute(
+                update(t)
+                .where(t.c.id.in_(candidates.scalar_subquery()), unclaimed)
+                .values(claimed_until_ms=now_ms + lease_ms)
+                .returning(t.c.id)
+            )
+            ids = {row[0] for row in won}
+        if not ids:
+            return []
+        return self._events(t.c.id.in_(ids), limit)
 
-    def _pending(self, unclaimed_at_ms: int | None, limit: int) -> list[NotificationEvent]:
+    def _events(self, where: ColumnElement[bool], limit: int) -> list[NotificationEvent]:
         t, a = alert_transitions, alerts
         query = (
             select(t, a.c.rule, a.c.subject_kind, a.c.okrug, a.c.pasture_id)
             .add_columns(a.c.herd_id, a.c.device_id)
             .join(a, a.c.id == t.c.alert_id)
-            .where(t.c.notify.is_(True), t.c.dispatched_ms.is_(None))
+            .where(where)
             .order_by(t.c.at_ms, t.c.alert_id, t.c.seq)
             .limit(limit)
         )
-        if unclaimed_at_ms is not None:
-            query = query.where(
-                or_(t.c.claimed_until_ms.is_(None), t.c.claimed_until_ms <= unclaimed_at_ms)
-            )
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [
@@ -276,23 +296,27 @@ class SqlAlchemyRepository:
         ]
 
     def release_claims(self, keys: Sequence[tuple[str, int]]) -> None:
-        t = alert_transitions
-        with self.engine.begin() as conn:
-            for alert_id, seq in keys:
-                conn.execute(
-                    update(t)
-                    .where(t.c.alert_id == alert_id, t.c.seq == seq, t.c.dispatched_ms.is_(None))
-                    .values(claimed_until_ms=None)
-                )
+        self._set_by_key(keys, "claimed_until_ms", None)
 
     def mark_dispatched(self, keys: Sequence[tuple[str, int]], at_ms: int) -> None:
+        self._set_by_key(keys, "dispatched_ms", at_ms)
+
+    def _set_by_key(self, keys: Sequence[tuple[str, int]], column: str, value: int | None) -> None:
+        """Set one column of undispatched transitions named by (alert id, seq), batched."""
         if not keys:
             return
         t = alert_transitions
+        statement = (
+            update(t)
+            .where(
+                t.c.alert_id == bindparam("k_alert"),
+                t.c.seq == bindparam("k_seq"),
+                t.c.dispatched_ms.is_(None),
+            )
+            .values({column: bindparam("k_value")})
+        )
         with self.engine.begin() as conn:
-            for alert_id, seq in keys:
-                conn.execute(
-                    update(t)
-                    .where(t.c.alert_id == alert_id, t.c.seq == seq, t.c.dispatched_ms.is_(None))
-                    .values(dispatched_ms=at_ms)
-                )
+            conn.execute(
+                statement,
+                [{"k_alert": a, "k_seq": q, "k_value": value} for a, q in keys],
+            )
