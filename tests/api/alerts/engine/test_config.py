@@ -63,3 +63,34 @@ def test_alert_rules_setting_must_be_a_json_object(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("JAYLYM_ALERT_RULES", '{"stray": {"sustian_s": 60}}')
     with pytest.raises(ValidationError, match="sustian_s"):
         EngineConfig.from_settings(Settings())
+
+
+def test_docs_list_every_key_with_its_default() -> None:
+    """docs/alerts.md is what operators read: it must not miss or misstate a threshold."""
+    import json
+    import re
+    from pathlib import Path
+
+    from api.alerts.engine.config import FixConfig
+
+    doc = (Path(__file__).resolve().parents[4] / "docs/alerts.md").read_text()
+    c = EngineConfig()
+    common = set(RuleConfig.model_fields)
+    missing = []
+    for name in EngineConfig.model_fields:
+        section = getattr(c, name)
+        if not isinstance(section, RuleConfig | FixConfig):
+            if f"`{name}`" not in doc:
+                missing.append(name)
+            continue
+        for key in type(section).model_fields:
+            if key in common - {"clear_hold_s"}:
+                continue
+            default = getattr(section, key)
+            shown = json.dumps(default) if isinstance(default, dict) else f"{default:g}"
+            row = rf"\| `{name}\.{key}` \| `?{re.escape(shown)}(\.0+)?`? \|"
+            if not re.search(row, doc):
+                missing.append(f"{name}.{key}")
+    assert missing == []
+    # The rule table names every registered rule.
+    assert all(f"| `{rule}` |" in doc for rule in RULES)
