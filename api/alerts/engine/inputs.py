@@ -94,14 +94,6 @@ class Snapshot:
     battery: Mapping[str, Sequence[Sample]] | None = None
 
     @cached_property
-    def pasture_by_id(self) -> dict[str, Pasture]:
-        return {p.id: p for p in self.pastures}
-
-    @cached_property
-    def herd_by_id(self) -> dict[str, Herd]:
-        return {h.id: h for h in self.herds}
-
-    @cached_property
     def collars(self) -> list[DeviceInfo]:
         """Active collars, in a stable order."""
         return sorted(

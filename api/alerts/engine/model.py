@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-# Context values stay JSON-plain so they persist unchanged in SQL and reach the message layer.
-ContextValue = str | int | float | bool | None
+# Context values stay JSON-plain so they persist unchanged in SQL and reach the message layer
+# (lists, not tuples: a JSON column gives lists back).
+ContextValue = str | int | float | bool | None | list[str]
 Context = Mapping[str, ContextValue]
 
 

@@ -43,7 +43,7 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
                 context={
                     "pasture_name": pasture.name,
                     "days_below": round(below_s / 86400, 2),
-                    "herds_present": ",".join(g.herds_present),
+                    "herds_present": sorted(g.herds_present),
                 },
             )
         )

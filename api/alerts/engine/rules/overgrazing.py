@@ -40,7 +40,7 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
                 context={
                     "pasture_name": pasture.name,
                     "moisture_factor": round(g.moisture_factor, 3),
-                    "herds_present": ",".join(g.herds_present),
+                    "herds_present": sorted(g.herds_present),
                 },
             )
         )

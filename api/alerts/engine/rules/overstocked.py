@@ -51,6 +51,7 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
                     "pasture_name": pasture.name,
                     "load_limit_lu_per_ha": limit,
                     "above_limit_min": round(above_s / 60, 1),
+                    "herds_present": sorted(g.herds_present),
                 },
             )
         )

@@ -69,6 +69,7 @@ def test_round_trip_keeps_every_field(sql_repo: SqlAlchemyRepository) -> None:
     )  # fmt: skip
     assert a.subject == event.subject
     assert a.context["pasture_name"] == "Pasture p1"
+    assert a.context["herds_present"] == ["h1"]  # whose herders the delivery layer tells
     assert stored["stray"].context["nearest_pasture_id"] == "p1"
     (t,) = sql_repo.transitions(a.id)
     assert (t.kind, t.seq, t.actor, t.notify) == (TransitionKind.OPENED, 1, "engine", True)
