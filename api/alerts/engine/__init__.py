@@ -23,7 +23,7 @@ from api.alerts.engine.inputs import (
     Snapshot,
 )
 from api.alerts.engine.lifecycle import LifecycleError
-from api.alerts.engine.loop import Clock, LoopReport, SystemClock, run_loop
+from api.alerts.engine.loop import Clock, LoopReport, LoopThread, SystemClock, run_loop
 from api.alerts.engine.model import (
     Alert,
     AlertState,
@@ -59,6 +59,7 @@ __all__ = [
     "InMemoryRepository",
     "LifecycleError",
     "LoopReport",
+    "LoopThread",
     "NotificationEvent",
     "NotificationSink",
     "Pasture",

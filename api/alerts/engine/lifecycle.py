@@ -135,7 +135,13 @@ def _open(cond: Condition, now_ms: int, alert_id: str) -> _Builder:
 
 def _present(b: _Builder, cond: Condition, now_ms: int) -> None:
     """The condition is still there (firing or in the band): keep open, follow the data."""
-    fields: dict[str, object] = {"clear_since_ms": None, "context": dict(cond.context)}
+    # `subject` too: same key, but a collar moved to another herd now names the new herd,
+    # so its herders are the ones told.
+    fields: dict[str, object] = {
+        "clear_since_ms": None,
+        "context": dict(cond.context),
+        "subject": cond.subject,
+    }
     if cond.value is not None:
         fields["value"] = cond.value
     b.update(**fields)

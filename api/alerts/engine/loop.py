@@ -57,6 +57,7 @@ def run_loop(
     stop: threading.Event | None = None,
     max_cycles: int | None = None,
     until_ms: int | None = None,
+    report: LoopReport | None = None,
 ) -> LoopReport:
     """Evaluate every `interval_s` (default: the engine's configured interval) until `stop`
     is set, `max_cycles` evaluations have run, or the clock passes `until_ms`."""
@@ -65,7 +66,7 @@ def run_loop(
     interval_ms = round(1000 * (interval_s or engine.config.evaluation_interval_s))
     if interval_ms <= 0:
         raise ValueError("interval must be positive")
-    report = LoopReport()
+    report = report if report is not None else LoopReport()  # live, for a watching thread
     next_ms = clock.now_ms()
     while not stop.is_set():
         if max_cycles is not None and report.cycles >= max_cycles:
@@ -89,3 +90,44 @@ def run_loop(
         if next_ms <= finished:
             next_ms = finished + interval_ms
     return report
+
+
+class LoopThread:
+    """`run_loop` in a daemon thread, for the API process (start it in the FastAPI lifespan,
+    stop it on shutdown). `stop` is bounded: it waits at most `timeout_s` for the current
+    evaluation to finish."""
+
+    def __init__(
+        self,
+        engine: AlertEngine,
+        source: SnapshotSource,
+        *,
+        clock: Clock | None = None,
+        interval_s: float | None = None,
+    ) -> None:
+        self._stop = threading.Event()
+        self.report = LoopReport()
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(engine, source, clock, interval_s),
+            name="jaylym-alerts",
+            daemon=True,
+        )
+
+    def _run(
+        self,
+        engine: AlertEngine,
+        source: SnapshotSource,
+        clock: Clock | None,
+        interval_s: float | None,
+    ) -> None:
+        self.report = run_loop(engine, source, clock=clock, interval_s=interval_s, stop=self._stop)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Ask the loop to stop; True once it has."""
+        self._stop.set()
+        self._thread.join(timeout=timeout_s)
+        return not self._thread.is_alive()

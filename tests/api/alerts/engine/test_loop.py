@@ -152,3 +152,32 @@ def test_interval_must_be_positive() -> None:
     engine, _ = make_engine()
     with pytest.raises(ValueError, match="positive"):
         run_loop(engine, lambda now: Snapshot(now_ms=now), interval_s=-1, max_cycles=1)
+
+
+def test_loop_thread_evaluates_on_the_real_clock_and_stops_promptly() -> None:
+    from api.alerts.engine import LoopThread
+
+    engine, sink = make_engine(config=CFG)
+    evaluated = threading.Event()
+    device = DeviceInfo("c-008", "collar", OKRUG, "h1", expected_interval_s=60)
+
+    def source(now: int) -> Snapshot:
+        evaluated.set()
+        return Snapshot(now_ms=now, devices=[device], last_seen_ms={"c-008": now - 4 * MIN})
+
+    loop = LoopThread(engine, source, interval_s=3600)
+    loop.start()
+    assert evaluated.wait(timeout=10)
+    assert loop.stop(timeout_s=10)
+    assert loop.report.cycles == 1
+    assert sink.kinds() == ["opened"]
+
+
+def test_a_collar_moved_to_another_herd_names_the_new_herd() -> None:
+    engine, _ = make_engine(config=CFG)
+    old = DeviceInfo("c-009", "collar", OKRUG, "h1", expected_interval_s=60)
+    new = DeviceInfo("c-009", "collar", OKRUG, "h2", expected_interval_s=60)
+    engine.evaluate(Snapshot(now_ms=T0, devices=[old], last_seen_ms={"c-009": T0 - HOUR}))
+    engine.evaluate(Snapshot(now_ms=T0 + MIN, devices=[new], last_seen_ms={"c-009": T0 - HOUR}))
+    (alert,) = engine.repository.load_open()
+    assert alert.subject.herd_id == "h2"
