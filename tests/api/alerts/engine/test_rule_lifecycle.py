@@ -101,10 +101,12 @@ def test_fires_escalates_repeats_holds_and_resolves(scenario: RuleScenario) -> N
     assert sink.offered_twice == []
 
 
-def test_band_after_clear_restarts_the_hold(scenario: RuleScenario) -> None:
+@pytest.mark.parametrize(
+    "banded", [s for s in SCENARIOS if "band" in s.levels], ids=lambda s: s.rule
+)
+def test_band_after_clear_restarts_the_hold(banded: RuleScenario) -> None:
     """Flapping near the threshold never resolves and reopens: the band keeps it open."""
-    if "band" not in scenario.levels:
-        pytest.skip(f"{scenario.rule} has no hysteresis band")
+    scenario = banded
     cfg = EngineConfig()
     hold_ms = max(cfg.rule(scenario.rule).clear_hold_s * 1000, 2 * MIN)
     engine, sink = make_engine(config=cfg)
