@@ -37,12 +37,14 @@ class Pasture:
 
 @dataclass(frozen=True, slots=True)
 class PlanEntry:
-    """The okrug plan lets `herd_id` graze `pasture_id` over [start_ms, end_ms)."""
+    """The okrug plan lets `herd_id` graze `pasture_id` over [start_ms, end_ms), optionally
+    under a plan load limit stricter than the pasture's legal one."""
 
     herd_id: str
     pasture_id: str
     start_ms: int
     end_ms: int
+    load_limit_lu_per_ha: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

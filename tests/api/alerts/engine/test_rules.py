@@ -270,3 +270,14 @@ def test_disabled_rules_report_nothing() -> None:
     snap = Snapshot(now_ms=T0, devices=[C1], last_seen_ms={"c-001": T0 - DAY})
     assert engine.evaluate(snap).transitions == {}
     assert PastureStatus.CLOSED.value == "closed"
+
+
+def test_overstocked_uses_the_stricter_plan_limit_in_force() -> None:
+    snap = overstocked("band", T0)  # 0.95 LU/ha: under the legal 1.0
+    strict = PlanEntry("h1", "p1", T0 - DAY, T0 + DAY, load_limit_lu_per_ha=0.8)
+    expired = PlanEntry("h1", "p1", T0 - 2 * DAY, T0 - DAY, load_limit_lu_per_ha=0.5)
+    (c,) = firing("overstocked", dataclasses.replace(snap, plan=[strict, expired])).values()
+    assert (c.context["load_limit_lu_per_ha"], c.context["limit_source"]) == (0.8, "plan")
+    lax = PlanEntry("h1", "p1", T0 - DAY, T0 + DAY, load_limit_lu_per_ha=2.0)
+    (c,) = conds("overstocked", dataclasses.replace(snap, plan=[lax, expired]))  # type: ignore[misc]
+    assert (c.severity, c.context["limit_source"]) == (None, "legal")
