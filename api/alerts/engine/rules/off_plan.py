@@ -70,6 +70,11 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
     for entry in plan:
         entries_by_herd[entry.herd_id].append(entry)
 
+    # A silent collar whose last fix was in p holds an alert for p only while no collar of
+    # its herd is known: once one is, the herd's whereabouts are known and count alone.
+    herd_known = {
+        t.device.herd_id for t in tracks.by_device.values() if t.known_at(now) and t.device.herd_id
+    }
     presence: dict[tuple[str, int], _Presence] = defaultdict(_Presence)
     for track in tracks.by_device.values():
         herd = track.device.herd_id
@@ -79,6 +84,8 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
         off = _off_pairs(track, open_mask, entries, index)
         last = len(track) - 1
         known = track.known_at(now)
+        if not known and herd in herd_known:
+            continue
         for p in np.unique(track.pair_pasture[(track.pair_fix == last) & off]):
             pred = np.zeros(len(track), dtype=bool)
             pred[track.pair_fix[(track.pair_pasture == p) & off]] = True

@@ -281,3 +281,14 @@ def test_overstocked_uses_the_stricter_plan_limit_in_force() -> None:
     lax = PlanEntry("h1", "p1", T0 - DAY, T0 + DAY, load_limit_lu_per_ha=2.0)
     (c,) = conds("overstocked", dataclasses.replace(snap, plan=[lax, expired]))  # type: ignore[misc]
     assert (c.severity, c.context["limit_source"]) == (None, "legal")
+
+
+def test_off_plan_silent_collar_holds_only_while_its_whole_herd_is_unknown() -> None:
+    dead = stay("c-001", 2500, T0 - 3 * HOUR, now=T0 - 2 * HOUR)  # went quiet inside p2
+    alive = stay("c-002", 500, T0 - 3 * HOUR)  # the rest of the herd, in p1
+    devices = [collar("c-001"), collar("c-002")]
+    snap = Snapshot(now_ms=T0, pastures=[P1, P2], devices=devices, plan=[], fixes={"c-001": dead})
+    (c,) = conds("off_plan", snap)  # type: ignore[misc]
+    assert (c.severity, c.value, c.context["position_known"]) == (None, None, False)
+    known = dataclasses.replace(snap, fixes={"c-001": dead, "c-002": alive})
+    assert conds("off_plan", known) == []
