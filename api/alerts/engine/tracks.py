@@ -8,7 +8,7 @@ counts as inside, as in the grazing model, hence the `intersects` predicate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,27 +80,38 @@ class Tracks:
     by_device: dict[str, Track]
 
 
-def _clean(readings: Sequence[PositionReading], now_ms: int) -> list[PositionReading]:
-    """Valid fixes up to now, sorted by device time, one per timestamp (duplicates from
-    re-sent messages would otherwise make zero-length gaps)."""
-    by_ts: dict[int, PositionReading] = {}
-    for r in readings:
-        if r.valid and r.ts_ms <= now_ms:
-            by_ts.setdefault(r.ts_ms, r)
-    return [by_ts[t] for t in sorted(by_ts)]
+def _arrays(
+    collars: Sequence[DeviceInfo], fixes: Mapping[str, Sequence[PositionReading]], now_ms: int
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """(collar index, ts, lon, lat) of valid fixes up to now, sorted by collar then time,
+    one per (collar, timestamp): the first received wins, as duplicates from re-sent
+    messages would otherwise make zero-length gaps."""
+    readings = [fixes[d.device_id] for d in collars]
+    total = sum(len(r) for r in readings)
+    ts = np.fromiter((r.ts_ms for rs in readings for r in rs), dtype=np.int64, count=total)
+    lon = np.fromiter((r.lon for rs in readings for r in rs), dtype=np.float64, count=total)
+    lat = np.fromiter((r.lat for rs in readings for r in rs), dtype=np.float64, count=total)
+    valid = np.fromiter((not r.flags for rs in readings for r in rs), dtype=bool, count=total)
+    dev = np.repeat(np.arange(len(collars), dtype=np.int64), [len(r) for r in readings])
+    keep = valid & (ts <= now_ms)
+    dev, ts, lon, lat = dev[keep], ts[keep], lon[keep], lat[keep]
+    order = np.lexsort((ts, dev))  # stable: the first received of equal times stays first
+    dev, ts, lon, lat = dev[order], ts[order], lon[order], lat[order]
+    first = np.ones(ts.size, dtype=bool)
+    first[1:] = (dev[1:] != dev[:-1]) | (ts[1:] != ts[:-1])
+    return dev[first], ts[first], lon[first], lat[first]
 
 
 def build_tracks(snapshot: Snapshot, cfg: FixConfig) -> Tracks:
     pastures = list(snapshot.pastures)
     okrugs = np.array([p.okrug for p in pastures], dtype=np.str_)
     fixes = snapshot.fixes or {}
-    collars = [d for d in snapshot.collars if fixes.get(d.device_id)]
-    cleaned = [_clean(fixes[d.device_id], snapshot.now_ms) for d in collars]
-    counts = np.array([len(c) for c in cleaned], dtype=np.int64)
+    candidates = [d for d in snapshot.collars if fixes.get(d.device_id)]
+    dev, ts, lon, lat = _arrays(candidates, fixes, snapshot.now_ms)
+    counts_all = np.bincount(dev, minlength=len(candidates))
+    collars = [d for d, n in zip(candidates, counts_all, strict=True) if n]
+    counts = counts_all[counts_all > 0]
     total = int(counts.sum())
-    lon = np.fromiter((r.lon for c in cleaned for r in c), dtype=np.float64, count=total)
-    lat = np.fromiter((r.lat for c in cleaned for r in c), dtype=np.float64, count=total)
-    ts = np.fromiter((r.ts_ms for c in cleaned for r in c), dtype=np.int64, count=total)
     if pastures and total:
         tree = shapely.STRtree([p.geometry for p in pastures])
         pt_idx, pa_idx = tree.query(shapely.points(lon, lat), predicate="intersects")

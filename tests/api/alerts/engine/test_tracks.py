@@ -97,3 +97,28 @@ def test_at_places_points_in_metres() -> None:
 
     (d,) = distances_m(*at(0, 0), *at(300, 400))
     assert abs(d - 500) < 0.5
+
+
+def test_a_collar_with_only_flagged_fixes_has_no_track_and_breaks_no_rule() -> None:
+    from api.alerts.engine import EngineConfig, PlanEntry
+    from api.alerts.engine.context import Evaluation
+    from api.alerts.engine.rules import RULES
+
+    zeros = [
+        PositionReading("c-001", T0 - m * MIN, m, 0.0, 0.0, flags=frozenset({PositionFlag.ZERO}))
+        for m in range(0, 60, 5)
+    ]
+    good = track("c-002", [(T0 - m * MIN, 5000, 5000) for m in range(0, 60, 5)])
+    snap = Snapshot(
+        now_ms=T0,
+        pastures=[pasture("p1", 0)],
+        devices=[collar("c-001"), collar("c-002")],
+        plan=[PlanEntry("h1", "p1", T0 - MIN, T0)],
+        fixes={"c-001": zeros, "c-002": good},
+    )
+    ev = Evaluation(snap, EngineConfig())
+    assert set(ev.tracks.by_device) == {"c-002"}
+    for rule in ("stray", "immobile", "off_plan"):
+        found = RULES[rule].evaluate(ev)
+        assert found is not None
+        assert all(c.subject.device_id != "c-001" for c in found)
