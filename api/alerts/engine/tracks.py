@@ -93,7 +93,7 @@ def _arrays(
     lat = np.fromiter((r.lat for rs in readings for r in rs), dtype=np.float64, count=total)
     valid = np.fromiter((not r.flags for rs in readings for r in rs), dtype=bool, count=total)
     dev = np.repeat(np.arange(len(collars), dtype=np.int64), [len(r) for r in readings])
-    keep = valid & (ts <= now_ms)
+    keep = valid & (ts <= now_ms) & np.isfinite(lon) & np.isfinite(lat)
     dev, ts, lon, lat = dev[keep], ts[keep], lon[keep], lat[keep]
     order = np.lexsort((ts, dev))  # stable: the first received of equal times stays first
     dev, ts, lon, lat = dev[order], ts[order], lon[order], lat[order]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,12 @@ def sustained_since(
             break
         start = prev.ts_ms
     return start
+
+
+def finite(value: float, digits: int) -> float | None:
+    """`value` rounded for a context, or None when it is NaN or infinite (it would not
+    survive JSON, and means "unknown" anyway)."""
+    return round(value, digits) if math.isfinite(value) else None
 
 
 def escalating(duration_s: float, critical_after_s: float) -> Severity:

@@ -6,6 +6,8 @@ the factor stays at or below `clear_above`.
 
 from __future__ import annotations
 
+import math
+
 from api.alerts.engine.context import Evaluation
 from api.alerts.engine.model import Condition, Severity, Subject, SubjectKind
 from api.alerts.engine.rules.base import Rule, sustained_since
@@ -22,7 +24,12 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
     out = []
     for pasture in ev.snapshot.pastures:
         g = grazing.get(pasture.id)
-        if g is None or not g.herds_present or g.moisture_factor > cfg.clear_above:
+        if (
+            g is None
+            or not g.herds_present
+            or not math.isfinite(g.moisture_factor)
+            or g.moisture_factor > cfg.clear_above
+        ):
             continue
         since = sustained_since(
             g.moisture_series, lambda m: m < cfg.below, now, cfg.max_sample_gap_s * 1000

@@ -9,6 +9,7 @@ until the level is back above warning + `clear_margin_v` (a battery swap).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from statistics import median
 
@@ -50,7 +51,11 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
     out = []
     for device in ev.snapshot.devices:
         series = sorted(
-            (s for s in battery.get(device.device_id, ()) if s.ts_ms <= now),
+            (
+                s
+                for s in battery.get(device.device_id, ())
+                if s.ts_ms <= now and math.isfinite(s.value)
+            ),
             key=lambda s: s.ts_ms,
         )
         warn = cfg.warning_v.get(device.kind)

@@ -5,9 +5,11 @@ Hysteresis: once open, the alert is held while U_p stays at or above `clear_belo
 
 from __future__ import annotations
 
+import math
+
 from api.alerts.engine.context import Evaluation
 from api.alerts.engine.model import Condition, Severity, Subject, SubjectKind
-from api.alerts.engine.rules.base import Rule
+from api.alerts.engine.rules.base import Rule, finite
 
 NAME = "overgrazing"
 
@@ -20,7 +22,8 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
     out = []
     for pasture in ev.snapshot.pastures:
         g = grazing.get(pasture.id)
-        if g is None or g.utilisation < cfg.clear_below:
+        # NaN or infinity (a pasture of zero area upstream) says nothing: skip, don't alert.
+        if g is None or not math.isfinite(g.utilisation) or g.utilisation < cfg.clear_below:
             continue
         u = g.utilisation
         severity = (
@@ -39,7 +42,7 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
                 unit="ratio",
                 context={
                     "pasture_name": pasture.name,
-                    "moisture_factor": round(g.moisture_factor, 3),
+                    "moisture_factor": finite(g.moisture_factor, 3),
                     "herds_present": sorted(g.herds_present),
                 },
             )

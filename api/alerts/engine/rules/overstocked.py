@@ -10,6 +10,7 @@ alert is held while density stays above `clear_ratio` x the limit.
 
 from __future__ import annotations
 
+import math
 import operator
 from functools import partial
 
@@ -24,11 +25,11 @@ def limits(ev: Evaluation) -> dict[str, tuple[float, str]]:
     """Per pasture, the load limit in force now (LU/ha) and where it comes from."""
     out: dict[str, tuple[float, str]] = {}
     for p in ev.snapshot.pastures:
-        if p.load_limit_lu_per_ha is not None and p.load_limit_lu_per_ha > 0:
+        if p.load_limit_lu_per_ha is not None and 0 < p.load_limit_lu_per_ha < math.inf:
             out[p.id] = (p.load_limit_lu_per_ha, "legal")
     for e in ev.snapshot.plan or ():
         limit = e.load_limit_lu_per_ha
-        if limit is None or limit <= 0 or not e.start_ms <= ev.now_ms < e.end_ms:
+        if limit is None or not 0 < limit < math.inf or not e.start_ms <= ev.now_ms < e.end_ms:
             continue
         if e.pasture_id not in out or limit < out[e.pasture_id][0]:
             out[e.pasture_id] = (limit, "plan")
@@ -50,7 +51,7 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
             continue
         limit, source = in_force[pasture.id]
         density = g.current_density_lu_per_ha
-        if density <= cfg.clear_ratio * limit:
+        if not math.isfinite(density) or density <= cfg.clear_ratio * limit:
             continue
         since = sustained_since(g.density_series, partial(operator.lt, limit), now, max_age_ms)
         above_s = 0.0 if since is None or density <= limit else (now - since) / 1000
