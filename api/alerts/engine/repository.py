@@ -38,6 +38,7 @@ class AlertFilter:
     pasture_id: str | None = None
     device_id: str | None = None
     limit: int = 500
+    offset: int = 0
 
 
 class AlertRepository(Protocol):
@@ -114,7 +115,7 @@ class InMemoryRepository:
         with self._lock:
             found = [a for a in self._alerts.values() if matches(a, flt)]
         found.sort(key=lambda a: (a.opened_ms, a.id), reverse=True)
-        return found[: flt.limit]
+        return found[flt.offset : flt.offset + flt.limit]
 
     def transitions(self, alert_id: str) -> list[Transition]:
         with self._lock:

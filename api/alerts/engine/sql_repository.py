@@ -186,7 +186,11 @@ class SqlAlchemyRepository:
         ):
             if wanted is not None:
                 query = query.where(column == wanted)
-        query = query.order_by(alerts.c.opened_ms.desc(), alerts.c.id.desc()).limit(flt.limit)
+        query = (
+            query.order_by(alerts.c.opened_ms.desc(), alerts.c.id.desc())
+            .limit(flt.limit)
+            .offset(flt.offset)
+        )
         with self.engine.connect() as conn:
             return [_alert(r) for r in conn.execute(query).mappings()]
 

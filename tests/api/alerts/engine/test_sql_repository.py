@@ -75,7 +75,10 @@ def test_round_trip_keeps_every_field(sql_repo: SqlAlchemyRepository) -> None:
     assert (t.kind, t.seq, t.actor, t.notify) == (TransitionKind.OPENED, 1, "engine", True)
     assert sql_repo.list_alerts(AlertFilter(rule="stray", herd_id="h1")) == [stored["stray"]]
     assert sql_repo.list_alerts(AlertFilter(pasture_id="p9")) == []
-    assert len(sql_repo.list_alerts(AlertFilter(okrug=OKRUG, state=AlertState.OPEN))) == 3
+    newest_first = sql_repo.list_alerts(AlertFilter(okrug=OKRUG, state=AlertState.OPEN))
+    assert len(newest_first) == 3
+    pages = [sql_repo.list_alerts(AlertFilter(limit=2, offset=o)) for o in (0, 2)]
+    assert [a.id for page in pages for a in page] == [a.id for a in newest_first]
 
 
 def test_database_refuses_a_second_open_alert_per_rule_and_subject(
