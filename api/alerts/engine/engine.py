@@ -119,7 +119,11 @@ class AlertEngine:
                 report.skipped_rules.append(r.rule)
         changes = self._apply(
             lambda alerts: lifecycle.step(
-                alerts, results, snapshot.now_ms, self.config, self.new_id
+                alerts,
+                [*results, *self._retired(alerts)],
+                snapshot.now_ms,
+                self.config,
+                self.new_id,
             ),
             report,
         )
@@ -137,6 +141,11 @@ class AlertEngine:
             duration_s=round(report.duration_s, 4),
         )
         return report
+
+    def _retired(self, alerts: list[Alert]) -> list[RuleResult]:
+        """Alerts of a rule this version no longer has (still stored after an upgrade): its
+        condition can never be seen again, so it counts as clear and resolves after the hold."""
+        return [RuleResult(rule) for rule in sorted({a.rule for a in alerts} - set(self.rules))]
 
     @staticmethod
     def _count(results: list[RuleResult], changes: Changes, report: CycleReport) -> None:

@@ -214,3 +214,14 @@ def test_report_and_metrics_count_what_happened() -> None:
     )
     assert sample("jaylym_alert_rule_skipped_total", rule="stray") == skipped_before + 1
     assert sample("jaylym_alerts_unresolved") == 1
+
+
+def test_alerts_of_a_rule_no_longer_registered_resolve_after_the_hold() -> None:
+    engine, _ = make_engine()
+    engine.evaluate(overgrazing("warning", T0))
+    aid = only_alert(engine)
+    engine.rules = {k: v for k, v in RULES.items() if k != "overgrazing"}
+    engine.evaluate(Snapshot(now_ms=T0 + MIN))
+    assert engine.repository.get(aid).is_open  # type: ignore[union-attr]
+    engine.evaluate(Snapshot(now_ms=T0 + MIN + 6 * HOUR))  # overgrazing's clear_hold_s
+    assert kinds(engine, aid) == ["opened", "resolved"]
