@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from api.core.problems import FieldError, ProblemError, field_error
 from api.policy import Access
 from api.schemas.devices import DeviceCreate, DeviceProvisioned, DeviceRead, MqttCredentials
+from api.schemas.herds import Composition, HerdCreate, HerdRead
 from api.schemas.pastures import ImportResult, PastureCreate, PastureImport
 from api.schemas.tokens import TokenCreate, TokenCreated
 from jaylym.registry.broker import BrokerAccounts, BrokerError, new_password
@@ -17,6 +18,38 @@ from jaylym.registry.models import ApiToken, Device, DeviceStats, Herd, Herder, 
 from jaylym.registry.tokens import display_prefix, hash_token, new_token
 
 MAX_IMPORT_FEATURES = 2000
+
+
+def herd_read(h: Herd, lu: dict[str, float]) -> HerdRead:
+    return HerdRead(
+        id=h.id,
+        okrug_id=h.okrug_id,
+        herder_id=h.herder_id,
+        name=h.name,
+        composition=Composition(**h.composition()),
+        livestock_units=round(h.livestock_units(lu), 3),
+        created_at=h.created_at,
+    )
+
+
+def create_herd(access: Access, body: HerdCreate, lu: dict[str, float]) -> HerdRead:
+    access.reference(Okrug, body.okrug_id, "body.okrug_id")
+    if body.herder_id is not None:
+        herder = access.reference(Herder, body.herder_id, "body.herder_id")
+        if herder.okrug_id != body.okrug_id:
+            raise field_error("body.herder_id", "herder is in another okrug")
+    if access.session.get(Herd, body.id) is not None:
+        raise ProblemError(409, f"herd id {body.id!r} is taken")
+    herd = Herd(
+        id=body.id,
+        okrug_id=body.okrug_id,
+        herder_id=body.herder_id,
+        name=body.name,
+        **body.composition.model_dump(),
+    )
+    access.session.add(herd)
+    access.session.commit()
+    return herd_read(herd, lu)
 
 
 def pasture_from(body: PastureCreate) -> dict[str, Any]:

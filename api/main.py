@@ -119,6 +119,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    # Errors are problem documents only (the `model=` also adds JSON).
+                    if code >= "400" and problems.PROBLEM_MEDIA in content:
+                        content.pop("application/json", None)
         for name, component in schema.get("components", {}).get("schemas", {}).items():
             if "examples" not in component and "example" not in component:
                 for geo_name, ex in _GEOJSON_EXAMPLES.items():

@@ -8,6 +8,7 @@ from fastapi import Query, status
 from sqlalchemy import select
 
 from api.core.paging import CursorQuery, LimitQuery, Page
+from api.core.params import SlugId
 from api.core.problems import ProblemError, field_error, problem_responses
 from api.crud import device_read, provision_device, revoke_device
 from api.deps import AccessDep, BrokerDep, OptionalStoreDep, StoreDep
@@ -72,13 +73,13 @@ def create_device(body: DeviceCreate, access: AccessDep, broker: BrokerDep) -> D
 
 
 @router.get("/{device_id}", summary="Get a device")
-def get_device(device_id: str, access: AccessDep, store: OptionalStoreDep) -> DeviceRead:
+def get_device(device_id: SlugId, access: AccessDep, store: OptionalStoreDep) -> DeviceRead:
     return _reads(access, [access.get(Device, device_id)], store)[0]
 
 
 @router.patch("/{device_id}", summary="Update a device")
 def update_device(
-    device_id: str, body: DeviceUpdate, access: AccessDep, store: OptionalStoreDep
+    device_id: SlugId, body: DeviceUpdate, access: AccessDep, store: OptionalStoreDep
 ) -> DeviceRead:
     device = access.get(Device, device_id)
     fields = body.model_dump(exclude_unset=True)
@@ -102,7 +103,7 @@ def update_device(
     "/{device_id}/revoke", summary="Revoke a device's access", responses=problem_responses(503)
 )
 def revoke(
-    device_id: str, access: AccessDep, broker: BrokerDep, store: OptionalStoreDep
+    device_id: SlugId, access: AccessDep, broker: BrokerDep, store: OptionalStoreDep
 ) -> DeviceRead:
     """The broker refuses it from now on and the ingest drops what it still sends."""
     device = access.get(Device, device_id)
@@ -116,7 +117,7 @@ def revoke(
     summary="Delete a device",
     responses=problem_responses(503),
 )
-def delete_device(device_id: str, access: AccessDep, broker: BrokerDep) -> None:
+def delete_device(device_id: SlugId, access: AccessDep, broker: BrokerDep) -> None:
     device = access.get(Device, device_id)
     revoke_device(access, device, broker)
     access.session.delete(device)
@@ -141,7 +142,7 @@ def time_range(
     "/{device_id}/track", summary="A collar's track as GeoJSON", responses=problem_responses(503)
 )
 def track(
-    device_id: str,
+    device_id: SlugId,
     access: AccessDep,
     store: StoreDep,
     start: datetime | None = Query(None, description="Default: 24 h before end."),

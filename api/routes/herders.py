@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import status
 
 from api.core.paging import CursorQuery, LimitQuery, Page
+from api.core.params import IntId
 from api.deps import AccessDep
 from api.routes._base import page, resource_router
 from api.schemas.herders import HerderCreate, HerderRead, HerderUpdate
@@ -35,12 +36,12 @@ def create_herder(body: HerderCreate, access: AccessDep) -> HerderRead:
 
 
 @router.get("/{herder_id}", summary="Get a herder")
-def get_herder(herder_id: int, access: AccessDep) -> HerderRead:
+def get_herder(herder_id: IntId, access: AccessDep) -> HerderRead:
     return _read(access.get(Herder, herder_id))
 
 
 @router.patch("/{herder_id}", summary="Update a herder")
-def update_herder(herder_id: int, body: HerderUpdate, access: AccessDep) -> HerderRead:
+def update_herder(herder_id: IntId, body: HerderUpdate, access: AccessDep) -> HerderRead:
     herder = access.get(Herder, herder_id)
     for name, value in body.model_dump(exclude_unset=True).items():
         if value is not None or name == "telegram_chat_id":
@@ -50,7 +51,7 @@ def update_herder(herder_id: int, body: HerderUpdate, access: AccessDep) -> Herd
 
 
 @router.delete("/{herder_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a herder")
-def delete_herder(herder_id: int, access: AccessDep) -> None:
+def delete_herder(herder_id: IntId, access: AccessDep) -> None:
     """Their herds stay (without a herder); their API tokens go."""
     access.session.delete(access.get(Herder, herder_id))
     access.session.commit()

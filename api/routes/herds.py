@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from fastapi import status
 
+from api import crud
 from api.core.paging import CursorQuery, LimitQuery, Page
-from api.core.problems import ProblemError, problem_responses
+from api.core.params import SlugId
+from api.core.problems import problem_responses
+from api.crud import herd_read
 from api.deps import AccessDep, ConfigDep
 from api.routes._base import page, resource_router
-from api.schemas.herds import Composition, HerdCreate, HerdRead, HerdUpdate
-from jaylym.registry.models import SPECIES, Herd, Herder, Okrug
+from api.schemas.herds import HerdCreate, HerdRead, HerdUpdate
+from jaylym.registry.models import SPECIES, Herd, Herder
 
 router = resource_router("herds")
-
-
-def herd_read(h: Herd, lu: dict[str, float]) -> HerdRead:
-    return HerdRead(
-        id=h.id,
-        okrug_id=h.okrug_id,
-        herder_id=h.herder_id,
-        name=h.name,
-        composition=Composition(**h.composition()),
-        livestock_units=round(h.livestock_units(lu), 3),
-        created_at=h.created_at,
-    )
 
 
 @router.get("", summary="List herds")
@@ -41,30 +32,18 @@ def list_herds(
     responses=problem_responses(409),
 )
 def create_herd(body: HerdCreate, access: AccessDep, config: ConfigDep) -> HerdRead:
-    access.reference(Okrug, body.okrug_id, "body.okrug_id")
-    if body.herder_id is not None:
-        access.reference(Herder, body.herder_id, "body.herder_id")
-    if access.session.get(Herd, body.id) is not None:
-        raise ProblemError(409, f"herd id {body.id!r} is taken")
-    herd = Herd(
-        id=body.id,
-        okrug_id=body.okrug_id,
-        herder_id=body.herder_id,
-        name=body.name,
-        **body.composition.model_dump(),
-    )
-    access.session.add(herd)
-    access.session.commit()
-    return herd_read(herd, config.livestock_units)
+    return crud.create_herd(access, body, config.livestock_units)
 
 
 @router.get("/{herd_id}", summary="Get a herd")
-def get_herd(herd_id: str, access: AccessDep, config: ConfigDep) -> HerdRead:
+def get_herd(herd_id: SlugId, access: AccessDep, config: ConfigDep) -> HerdRead:
     return herd_read(access.get(Herd, herd_id), config.livestock_units)
 
 
 @router.patch("/{herd_id}", summary="Update a herd")
-def update_herd(herd_id: str, body: HerdUpdate, access: AccessDep, config: ConfigDep) -> HerdRead:
+def update_herd(
+    herd_id: SlugId, body: HerdUpdate, access: AccessDep, config: ConfigDep
+) -> HerdRead:
     herd = access.get(Herd, herd_id)
     fields = body.model_dump(exclude_unset=True)
     if "herder_id" in fields:
@@ -82,7 +61,7 @@ def update_herd(herd_id: str, body: HerdUpdate, access: AccessDep, config: Confi
 
 
 @router.delete("/{herd_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a herd")
-def delete_herd(herd_id: str, access: AccessDep) -> None:
+def delete_herd(herd_id: SlugId, access: AccessDep) -> None:
     """Its collars stay registered (without a herd); its plan entries go."""
     access.session.delete(access.get(Herd, herd_id))
     access.session.commit()

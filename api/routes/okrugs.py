@@ -6,6 +6,7 @@ from fastapi import status
 from sqlalchemy import exists, select
 
 from api.core.paging import CursorQuery, LimitQuery, Page
+from api.core.params import SlugId
 from api.core.problems import ProblemError, problem_responses
 from api.deps import AccessDep, SessionDep
 from api.routes._base import page, resource_router
@@ -41,12 +42,12 @@ def create_okrug(body: OkrugCreate, session: SessionDep) -> OkrugRead:
 
 
 @router.get("/{okrug_id}", summary="Get an okrug")
-def get_okrug(okrug_id: str, access: AccessDep) -> OkrugRead:
+def get_okrug(okrug_id: SlugId, access: AccessDep) -> OkrugRead:
     return OkrugRead.model_validate(access.get(Okrug, okrug_id), from_attributes=True)
 
 
 @router.patch("/{okrug_id}", summary="Update an okrug")
-def update_okrug(okrug_id: str, body: OkrugUpdate, access: AccessDep) -> OkrugRead:
+def update_okrug(okrug_id: SlugId, body: OkrugUpdate, access: AccessDep) -> OkrugRead:
     okrug = access.get(Okrug, okrug_id)
     for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(okrug, name, value)
@@ -60,7 +61,7 @@ def update_okrug(okrug_id: str, body: OkrugUpdate, access: AccessDep) -> OkrugRe
     summary="Delete an okrug",
     responses=problem_responses(409),
 )
-def delete_okrug(okrug_id: str, access: AccessDep) -> None:
+def delete_okrug(okrug_id: SlugId, access: AccessDep) -> None:
     okrug = access.get(Okrug, okrug_id)
     for model in (Pasture, Herd, Herder, Device):
         used = access.session.scalar(select(exists().where(model.okrug_id == okrug_id)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Query, status
 
 from api.core.paging import CursorQuery, LimitQuery, Page
+from api.core.params import SlugId
 from api.core.problems import ProblemError, problem_responses
 from api.crud import import_pastures, pasture_from
 from api.deps import AccessDep
@@ -83,12 +84,12 @@ def create_pasture(body: PastureCreate, access: AccessDep) -> PastureRead:
 
 
 @router.get("/{pasture_id}", summary="Get a pasture")
-def get_pasture(pasture_id: str, access: AccessDep) -> PastureRead:
+def get_pasture(pasture_id: SlugId, access: AccessDep) -> PastureRead:
     return _read(access.get(Pasture, pasture_id))
 
 
 @router.patch("/{pasture_id}", summary="Update a pasture")
-def update_pasture(pasture_id: str, body: PastureUpdate, access: AccessDep) -> PastureRead:
+def update_pasture(pasture_id: SlugId, body: PastureUpdate, access: AccessDep) -> PastureRead:
     pasture = access.get(Pasture, pasture_id)
     for name, value in body.model_dump(exclude_unset=True, exclude={"geometry"}).items():
         if value is not None or name in ("forage_kg_dm_ha", "max_lu_per_ha"):
@@ -101,6 +102,6 @@ def update_pasture(pasture_id: str, body: PastureUpdate, access: AccessDep) -> P
 
 
 @router.delete("/{pasture_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a pasture")
-def delete_pasture(pasture_id: str, access: AccessDep) -> None:
+def delete_pasture(pasture_id: SlugId, access: AccessDep) -> None:
     access.session.delete(access.get(Pasture, pasture_id))
     access.session.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import status
 
 from api.core.paging import CursorQuery, LimitQuery, Page
+from api.core.params import IntId
 from api.core.problems import field_error
 from api.deps import AccessDep
 from api.routes._base import page, resource_router
@@ -41,12 +42,12 @@ def create_plan_entry(body: PlanEntryCreate, access: AccessDep) -> PlanEntryRead
 
 
 @router.get("/{entry_id}", summary="Get a plan entry")
-def get_plan_entry(entry_id: int, access: AccessDep) -> PlanEntryRead:
+def get_plan_entry(entry_id: IntId, access: AccessDep) -> PlanEntryRead:
     return _read(access.get(GrazingPlanEntry, entry_id))
 
 
 @router.patch("/{entry_id}", summary="Update a plan entry")
-def update_plan_entry(entry_id: int, body: PlanEntryUpdate, access: AccessDep) -> PlanEntryRead:
+def update_plan_entry(entry_id: IntId, body: PlanEntryUpdate, access: AccessDep) -> PlanEntryRead:
     entry = access.get(GrazingPlanEntry, entry_id)
     for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(entry, name, value)
@@ -57,6 +58,6 @@ def update_plan_entry(entry_id: int, body: PlanEntryUpdate, access: AccessDep) -
 
 
 @router.delete("/{entry_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a plan entry")
-def delete_plan_entry(entry_id: int, access: AccessDep) -> None:
+def delete_plan_entry(entry_id: IntId, access: AccessDep) -> None:
     access.session.delete(access.get(GrazingPlanEntry, entry_id))
     access.session.commit()

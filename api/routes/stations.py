@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from fastapi import Query
 
+from api.core.params import SlugId
 from api.core.problems import ProblemError, problem_responses
 from api.deps import AccessDep, StoreDep
 from api.routes._base import resource_router
@@ -22,7 +23,7 @@ router = resource_router("stations")
     "/{station_id}/soil", summary="Soil moisture of a station", responses=problem_responses(503)
 )
 def soil(
-    station_id: str,
+    station_id: SlugId,
     access: AccessDep,
     store: StoreDep,
     start: datetime | None = Query(None, description="Default: 7 days before end."),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import status
 
 from api.core.paging import CursorQuery, LimitQuery, Page
+from api.core.params import IntId
 from api.crud import create_token
 from api.deps import AccessDep, ConfigDep
 from api.routes._base import page, resource_router
@@ -31,12 +32,12 @@ def new_token(body: TokenCreate, access: AccessDep, config: ConfigDep) -> TokenC
 
 
 @router.get("/{token_id}", summary="Get a token (without its secret)")
-def get_token(token_id: int, access: AccessDep) -> TokenRead:
+def get_token(token_id: IntId, access: AccessDep) -> TokenRead:
     return TokenRead.model_validate(access.get(ApiToken, token_id))
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a token")
-def revoke_token(token_id: int, access: AccessDep) -> None:
+def revoke_token(token_id: IntId, access: AccessDep) -> None:
     token = access.get(ApiToken, token_id)
     token.revoked_at = token.revoked_at or datetime.now(UTC)
     access.session.commit()

@@ -7,7 +7,7 @@ from geojson_pydantic import Feature, FeatureCollection, MultiPolygon, Polygon
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from api.schemas.common import Name, PastureStatus, Season, Slug, example
-from jaylym.geo import GeometryError, check_shape, check_vertex_cap
+from jaylym.geo import check_shape, check_vertex_cap
 
 EX_GEOMETRY: dict[str, Any] = {
     "type": "Polygon",
@@ -41,14 +41,18 @@ class _GeometryChecked(BaseModel):
         check_vertex_cap(value)  # GeometryError is a ValueError: a 422 at body.geometry
         return value
 
+    @field_validator("geometry", mode="after", check_fields=False)
+    @classmethod
+    def _topology(cls, value: Any) -> Any:
+        if value is not None:
+            check_shape(value)  # errors carry the path body.geometry
+        return value
+
     @model_validator(mode="after")
-    def _shape(self) -> Any:
+    def _area(self) -> Any:
         geometry = getattr(self, "geometry", None)
         if geometry is not None:
-            try:
-                self._area_ha = check_shape(geometry).area_ha
-            except GeometryError as exc:
-                raise ValueError(f"geometry: {exc}") from None
+            self._area_ha = check_shape(geometry).area_ha
         return self
 
     @property

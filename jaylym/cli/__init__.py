@@ -24,6 +24,11 @@ app = typer.Typer(
 # name -> "module:attribute" of a typer.Typer mounted as a command group.
 GROUPS: dict[str, str] = {
     "settings": "jaylym.cli.settings_cmd:app",
+    "db": "jaylym.cli.db_cmd:app",
+    "admin": "api.commands.admin:app",
+    "device": "api.commands.device:app",
+    "pasture": "api.commands.pasture:app",
+    "herd": "api.commands.herd:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {
