@@ -60,18 +60,15 @@ _GEOJSON_EXAMPLES: dict[str, Any] = {
 }
 
 
-def default_store_factory() -> Callable[[], TimeSeriesStore] | None:
-    """The configured store, once the storage subsystem provides a factory."""
-    try:
-        from jaylym.store import open_store  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+def default_store_factory() -> Callable[[], TimeSeriesStore]:
+    """The configured store (JAYLYM_TSDB), opened on first use so the registry answers even
+    when the store is down at start."""
 
     def factory() -> TimeSeriesStore:
         from jaylym.settings import get_settings
+        from jaylym.store import open_store
 
-        store: TimeSeriesStore = open_store(get_settings())
-        return store
+        return open_store(get_settings())
 
     return factory
 
