@@ -3,6 +3,7 @@ role has things it may and may not see, and one token per role."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.core.config import ApiConfig
 from api.main import create_app
+from jaylym.models import PositionReading, Reading, SoilReading
 from jaylym.registry.broker import BrokerAccounts, PasswordFileAccounts
 from jaylym.registry.db import make_engine
 from jaylym.registry.migrate import upgrade
@@ -28,7 +30,8 @@ from jaylym.registry.models import (
     Pasture,
 )
 from jaylym.registry.tokens import display_prefix, hash_token, new_token
-from jaylym.store.base import TimeSeriesStore
+from jaylym.store.base import StoreUnavailable, TimeSeriesStore
+from jaylym.store.sqlite import SqliteStore
 
 PEPPER = "test-pepper-0123456789abcdef"
 LU = {"cattle": 1.0, "horse": 1.25, "sheep": 0.2, "goat": 0.15, "camel": 1.25}
@@ -156,6 +159,10 @@ class Api:
         return {"Authorization": f"Bearer {self.world.tokens[role]}"}
 
 
+def _no_store() -> TimeSeriesStore:
+    raise StoreUnavailable("no store in this test")
+
+
 def make_api(
     url: str,
     tmp_path: Path,
@@ -176,23 +183,81 @@ def make_api(
         livestock_units=LU,
         auth_fail_limit=auth_fail_limit,
     )
-    app = create_app(config, store=store, broker=broker or PasswordFileAccounts(passwd))
+    app = create_app(
+        config, store=store, store_factory=_no_store, broker=broker or PasswordFileAccounts(passwd)
+    )
     return Api(app=app, client=TestClient(app), world=world, broker_file=passwd)
+
+
+NOW_MS = int(time.time() * 1000)
+
+
+def seed_readings(store: TimeSeriesStore) -> None:
+    """An hour of collar fixes (the newest of collar-a flagged) and soil samples."""
+    readings: list[Reading] = []
+    for i in range(6):
+        ts = NOW_MS - 3_600_000 + i * 600_000
+        for dev, herd, lon in (("collar-a", "herd-a", 77.31), ("collar-b", "herd-b", 77.51)):
+            readings.append(
+                PositionReading(
+                    device_id=dev,
+                    ts_ms=ts,
+                    seq=i,
+                    lat=43.555 + i * 1e-3,
+                    lon=lon,
+                    okrug="x",
+                    herd_id=herd,
+                    hdop=1.0,
+                    sats=9,
+                )
+            )
+        for dev in ("soil-a", "soil-b"):
+            for depth in (10, 30):
+                readings.append(
+                    SoilReading(
+                        device_id=dev,
+                        ts_ms=ts,
+                        seq=i,
+                        depth_cm=depth,
+                        vwc=20.0 + i,
+                        okrug="x",
+                        tsoil=12.0,
+                    )
+                )
+    readings.append(
+        PositionReading(
+            device_id="collar-a",
+            ts_ms=NOW_MS - 60_000,
+            seq=7,
+            lat=0.0,
+            lon=0.0,
+            okrug="sogety",
+            herd_id="herd-a",
+            flags=frozenset({"zero_fix"}),
+        )
+    )
+    store.write(readings)
 
 
 @pytest.fixture
 def api(registry_url: str, tmp_path: Path) -> Iterator[Api]:
-    """The API on SQLite and on PostgreSQL, without a time-series store."""
-    built = make_api(registry_url, tmp_path)
+    """The API on SQLite and on PostgreSQL, with a real (SQLite) time-series store."""
+    store = SqliteStore(tmp_path / "tsdb.sqlite3")
+    seed_readings(store)
+    built = make_api(registry_url, tmp_path, store=store)
     yield built
     built.client.close()
     built.app.state.engine.dispose()
+    store.close()
 
 
 @pytest.fixture
 def sqlite_api(tmp_path: Path) -> Iterator[Api]:
     """The API on SQLite only, for tests about HTTP behaviour rather than the database."""
-    built = make_api(f"sqlite:///{tmp_path / 'api.db'}", tmp_path)
+    store = SqliteStore(tmp_path / "tsdb.sqlite3")
+    seed_readings(store)
+    built = make_api(f"sqlite:///{tmp_path / 'api.db'}", tmp_path, store=store)
     yield built
     built.client.close()
     built.app.state.engine.dispose()
+    store.close()

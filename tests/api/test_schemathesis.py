@@ -20,7 +20,8 @@ from schemathesis.specs.openapi.checks import (
 
 from api.core.config import ApiConfig
 from api.main import create_app
-from tests.api.conftest import LU, Api, make_api
+from jaylym.store.sqlite import SqliteStore
+from tests.api.conftest import LU, Api, make_api, seed_readings
 
 CHECKS = [
     not_a_server_error,
@@ -41,10 +42,13 @@ def operations() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def fuzzed(tmp_path: Path) -> Iterator[Api]:
-    api = make_api(f"sqlite:///{tmp_path / 'api.db'}", tmp_path)
+    store = SqliteStore(tmp_path / "tsdb.sqlite3")
+    seed_readings(store)
+    api = make_api(f"sqlite:///{tmp_path / 'api.db'}", tmp_path, store=store)
     yield api
     api.client.close()
     api.app.state.engine.dispose()
+    store.close()
 
 
 @pytest.mark.parametrize(("method", "path"), operations(), ids=lambda v: str(v))
