@@ -56,6 +56,8 @@ _GEOJSON_EXAMPLES: dict[str, Any] = {
         "coordinates": [[[[77.3, 43.55], [77.32, 43.55], [77.32, 43.565], [77.3, 43.55]]]],
     },
     "Point": {"type": "Point", "coordinates": [77.311, 43.557]},
+    "Position2D": [77.311, 43.557],
+    "Position3D": [77.311, 43.557, 1820.0],
     "LineString": {"type": "LineString", "coordinates": [[77.31, 43.556], [77.311, 43.557]]},
 }
 

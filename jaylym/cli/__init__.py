@@ -29,6 +29,7 @@ GROUPS: dict[str, str] = {
     "device": "api.commands.device:app",
     "pasture": "api.commands.pasture:app",
     "herd": "api.commands.herd:app",
+    "okrug": "api.commands.okrug:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {
