@@ -130,6 +130,8 @@ def device_read(device: Device, stats: DeviceStats | None, last_seen_ms: int | N
         last_seen=datetime.fromtimestamp(last_seen_ms / 1000, UTC) if last_seen_ms else None,
         received=stats.received if stats else 0,
         missing=stats.missing if stats else 0,
+        duplicates=stats.duplicates if stats else 0,
+        last_seq=stats.last_seq if stats else None,
         created_at=device.created_at,
         revoked_at=device.revoked_at,
     )

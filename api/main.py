@@ -15,6 +15,7 @@ from api.core.ratelimit import FailureLimiter
 from api.routes import (
     config,
     devices,
+    dlq,
     health,
     herders,
     herds,
@@ -43,6 +44,7 @@ ROUTERS = (
     tokens,
     positions,
     stations,
+    dlq,
 )
 
 # Examples for schemas that come from geojson-pydantic rather than from us.

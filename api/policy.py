@@ -41,6 +41,7 @@ POLICY: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "stations": (ALL, frozenset()),
     "config": (ALL, frozenset()),
     "me": (ALL, frozenset()),
+    "dlq-messages": (ADMIN, frozenset()),
 }
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

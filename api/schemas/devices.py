@@ -89,6 +89,8 @@ _READ_EX: dict[str, Any] = {
     "last_seen": "2026-06-02T04:15:00Z",
     "received": 1520,
     "missing": 3,
+    "duplicates": 0,
+    "last_seq": 1523,
     "created_at": "2026-05-01T06:00:00Z",
     "revoked_at": None,
 }
@@ -112,6 +114,8 @@ class DeviceRead(BaseModel):
     last_seen: datetime | None = Field(None, description="Newest reading (time-series store).")
     received: int = Field(0, description="Messages received (ingest counters).")
     missing: int = Field(0, description="Messages missing by sequence gaps (ingest counters).")
+    duplicates: int = Field(0, description="Duplicate messages dropped (ingest counters).")
+    last_seq: int | None = Field(None, description="Newest sequence number seen.")
     created_at: datetime
     revoked_at: datetime | None
 

@@ -23,6 +23,7 @@ from jaylym.registry.migrate import upgrade
 from jaylym.registry.models import (
     ApiToken,
     Device,
+    DlqMessage,
     GrazingPlanEntry,
     Herd,
     Herder,
@@ -122,6 +123,15 @@ def seed(session: Session) -> World:
     )
     session.flush()
     w.plan_a, w.plan_b = pa.id, pb.id
+    session.add(
+        DlqMessage(
+            topic="pasture/v1/tau/gps/collar-b/up",
+            reason="bad_json",
+            detail="Expecting value",
+            payload=b"\xff{oops",
+            payload_size=7,
+        )
+    )
     scopes: dict[str, tuple[str, list[str] | None, int | None]] = {
         "admin": ("admin", None, None),
         "coordinator": ("coordinator", ["sogety"], None),

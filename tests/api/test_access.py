@@ -27,6 +27,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "stations": (EVERYONE, set()),
     "config": (EVERYONE, set()),
     "me": (EVERYONE, set()),
+    "dlq-messages": ({"admin"}, set()),
 }
 ROLES = ["admin", "coordinator", "district", "herder"]
 STORE_PATHS = ("/api/v1/positions/", "/api/v1/stations/", "/track")
@@ -65,6 +66,7 @@ def ids(api: Api, side: str) -> dict[str, Any]:
         "device_id": "collar-a" if a else "collar-b",
         "station_id": "soil-a" if a else "soil-b",
         "token_id": w.token_b,
+        "message_id": 1,
     }
 
 
@@ -77,6 +79,7 @@ MISSING = {
     "device_id": "no-such-device",
     "station_id": "no-such-station",
     "token_id": 987654,
+    "message_id": 987654,
 }
 # What a role must never see, and which objects are hidden from it (None: sees all).
 HIDDEN_TEXT = {
