@@ -176,6 +176,25 @@ def provision_device(
     )
 
 
+def issue_credentials(access: Access, device: Device, broker: BrokerAccounts) -> MqttCredentials:
+    """A new password for a device (lost, leaked, or to re-admit a revoked one); the old
+    one stops working when the broker reloads."""
+    password, hashed = new_password()
+    device.mqtt_password_hash = hashed
+    device.active = True
+    device.revoked_at = None
+    access.session.flush()
+    try:
+        broker.set_device(device.id, hashed)
+    except BrokerError as exc:
+        access.session.rollback()
+        raise ProblemError(503, f"broker could not be updated: {exc}") from exc
+    access.session.commit()
+    return MqttCredentials(
+        username=device.id, password=password, topic_prefix=topic_prefix(device.id)
+    )
+
+
 def revoke_device(access: Access, device: Device, broker: BrokerAccounts) -> None:
     """Inactive in the registry (the ingest drops it) and gone from the broker."""
     device.active = False

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -77,6 +78,15 @@ def default_store_factory() -> Callable[[], TimeSeriesStore]:
     return factory
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    store = app.state.store
+    if store is not None and app.state.owns_store:
+        store.close()
+    app.state.engine.dispose()
+
+
 def create_app(
     config: ApiConfig | None = None,
     *,
@@ -90,6 +100,7 @@ def create_app(
 
         config = ApiConfig.from_settings(get_settings())
     app = FastAPI(
+        lifespan=_lifespan,
         title="Jaylym API",
         version=jaylym.__version__,
         description="Pasture registry, grazing pressure and alerts for Unions of Pasture Users. "
@@ -101,6 +112,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.store = store
+    app.state.owns_store = store is None  # a store passed in belongs to the caller
     app.state.store_factory = (
         store_factory if store_factory is not None else default_store_factory()
     )

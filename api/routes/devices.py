@@ -10,10 +10,16 @@ from sqlalchemy import select
 from api.core.paging import CursorQuery, LimitQuery, Page
 from api.core.params import SlugId
 from api.core.problems import ProblemError, field_error, problem_responses
-from api.crud import device_read, provision_device, revoke_device
+from api.crud import device_read, issue_credentials, provision_device, revoke_device
 from api.deps import AccessDep, BrokerDep, OptionalStoreDep, StoreDep
 from api.routes._base import page, resource_router
-from api.schemas.devices import DeviceCreate, DeviceProvisioned, DeviceRead, DeviceUpdate
+from api.schemas.devices import (
+    DeviceCreate,
+    DeviceProvisioned,
+    DeviceRead,
+    DeviceUpdate,
+    MqttCredentials,
+)
 from api.schemas.telemetry import TrackCollection, TrackFeature, TrackProperties
 from jaylym.models import PositionReading, datetime_to_ms, ms_to_datetime
 from jaylym.registry.models import Device, DeviceStats, Herd
@@ -109,6 +115,17 @@ def revoke(
     device = access.get(Device, device_id)
     revoke_device(access, device, broker)
     return _reads(access, [device], store)[0]
+
+
+@router.post(
+    "/{device_id}/credentials",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue new MQTT credentials",
+    responses=problem_responses(503),
+)
+def new_credentials(device_id: SlugId, access: AccessDep, broker: BrokerDep) -> MqttCredentials:
+    """Replaces the device's password (shown once) and re-admits a revoked device."""
+    return issue_credentials(access, access.get(Device, device_id), broker)
 
 
 @router.delete(

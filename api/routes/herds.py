@@ -7,7 +7,7 @@ from fastapi import status
 from api import crud
 from api.core.paging import CursorQuery, LimitQuery, Page
 from api.core.params import SlugId
-from api.core.problems import problem_responses
+from api.core.problems import field_error, problem_responses
 from api.crud import herd_read
 from api.deps import AccessDep, ConfigDep
 from api.routes._base import page, resource_router
@@ -48,7 +48,9 @@ def update_herd(
     fields = body.model_dump(exclude_unset=True)
     if "herder_id" in fields:
         if body.herder_id is not None:
-            access.reference(Herder, body.herder_id, "body.herder_id")
+            herder = access.reference(Herder, body.herder_id, "body.herder_id")
+            if herder.okrug_id != herd.okrug_id:
+                raise field_error("body.herder_id", "herder is in another okrug")
         herd.herder_id = body.herder_id
     if body.name is not None:
         herd.name = body.name

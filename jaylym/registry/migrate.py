@@ -42,3 +42,10 @@ def current_revision(engine: Engine) -> str | None:
         from alembic.runtime.migration import MigrationContext
 
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision this code knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -287,3 +287,26 @@ def test_soil_station_fields_and_kind_rules(provisioned: tuple[Api, Mosquitto]) 
     )
     assert bad.status_code == 422
     assert "herd_id is for collars" in bad.text
+
+
+def test_new_credentials_replace_the_old_and_readmit_a_revoked_device(
+    provisioned: tuple[Api, Mosquitto],
+) -> None:
+    api, broker = provisioned
+    old = create(api, "collar-x4")["mqtt"]["password"]
+    connect_when_accepted(broker.port, "collar-x4", old).close()
+    assert (
+        api.client.post("/api/v1/devices/collar-x4/revoke", headers=api.as_("admin")).status_code
+        == 200
+    )
+    r = api.client.post("/api/v1/devices/collar-x4/credentials", headers=api.as_("coordinator"))
+    assert r.status_code == 201, r.text
+    new = r.json()["password"]
+    assert new != old
+    connect_when_accepted(broker.port, "collar-x4", new).close()
+    refused = Peer(broker.port, "collar-x4", old)
+    assert not refused.connect()
+    refused.close()
+    got = api.client.get("/api/v1/devices/collar-x4", headers=api.as_("admin")).json()
+    assert got["active"] is True
+    assert got["revoked_at"] is None
