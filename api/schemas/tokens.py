@@ -17,7 +17,10 @@ class TokenCreate(BaseModel):
     name: Name
     role: Role
     okrugs: list[Slug] | None = Field(
-        None, max_length=100, description="Coordinator scope; null for the whole district."
+        None,
+        min_length=1,
+        max_length=100,
+        description="Coordinator scope; null for the whole district.",
     )
     herder_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Herder tokens only.")
     expires_at: datetime | None = None

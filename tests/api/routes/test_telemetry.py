@@ -100,3 +100,51 @@ def test_device_read_model_has_last_seen_from_the_store(sqlite_api: Api) -> None
     got = sqlite_api.client.get("/api/v1/devices/collar-a", headers=sqlite_api.as_("admin"))
     seen = datetime.fromisoformat(got.json()["last_seen"])
     assert abs(seen.timestamp() * 1000 - (NOW_MS - 60_000)) < 1000
+
+
+def test_latest_widens_the_window_but_not_beyond_a_week(sqlite_api: Api) -> None:
+    from jaylym.models import PositionReading
+
+    api = sqlite_api
+    for device_id in ("collar-old", "collar-days"):
+        r = api.client.post(
+            "/api/v1/devices",
+            headers=api.as_("admin"),
+            json={"id": device_id, "kind": "collar", "okrug_id": "sogety"},
+        )
+        assert r.status_code == 201, r.text
+    day = 86_400_000
+    api.app.state.store.write(
+        [
+            PositionReading(
+                device_id="collar-old",
+                ts_ms=NOW_MS - 8 * day,
+                seq=1,
+                lat=43.6,
+                lon=77.4,
+                okrug="sogety",
+            ),
+            PositionReading(
+                device_id="collar-days",
+                ts_ms=NOW_MS - 2 * day,
+                seq=1,
+                lat=43.7,
+                lon=77.5,
+                okrug="sogety",
+            ),
+            PositionReading(
+                device_id="collar-days",
+                ts_ms=NOW_MS - day,
+                seq=2,
+                lat=0.0,
+                lon=0.0,
+                okrug="sogety",
+                flags=frozenset({"zero_fix"}),
+            ),
+        ]
+    )
+    fc = api.client.get("/api/v1/positions/latest", headers=api.as_("admin")).json()
+    by_id = {f["id"]: f for f in fc["features"]}
+    assert "collar-old" not in by_id
+    assert by_id["collar-days"]["geometry"]["coordinates"] == [77.5, 43.7]
+    assert by_id["collar-days"]["properties"]["age_s"] >= 2 * 86_400
