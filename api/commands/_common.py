@@ -1,4 +1,8 @@
-"""What the registry commands share: an admin session, output, and error reporting."""
+"""What the registry commands share: an admin session, output, and error reporting.
+
+Imports of FastAPI, SQLAlchemy and pydantic models stay inside the functions, so that
+`jaylym --help` does not load them.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +10,35 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
 
-from api.core.config import ApiConfig
-from api.core.problems import ProblemError
-from api.policy import Access, Principal
-from jaylym.registry.broker import BrokerAccounts, broker_accounts
-from jaylym.settings import get_settings
+if TYPE_CHECKING:
+    from api.core.config import ApiConfig
+    from api.policy import Access
+    from jaylym.registry.broker import BrokerAccounts
 
 T = TypeVar("T")
 JsonOption = typer.Option(False, "--json", help="Machine-readable JSON output.")
 
 
 def config() -> ApiConfig:
+    from api.core.config import ApiConfig
+    from jaylym.settings import get_settings
+
     return ApiConfig.from_settings(get_settings())
 
 
 def broker(cfg: ApiConfig) -> BrokerAccounts:
+    from jaylym.registry.broker import broker_accounts
+
     return broker_accounts(cfg.mqtt_passwd_file, cfg.mqtt_reload_pid_file)
 
 
 @contextmanager
 def admin_access(cfg: ApiConfig) -> Iterator[Access]:
+    from api.policy import Access, Principal
     from jaylym.registry.db import make_engine, session_factory
 
     engine = make_engine(cfg.database_url)
@@ -43,7 +51,7 @@ def admin_access(cfg: ApiConfig) -> Iterator[Access]:
 
 def emit(result: Any, as_json: bool, human: Callable[[Any], str]) -> None:
     if as_json:
-        data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+        data = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         typer.echo(human(result))
@@ -51,6 +59,8 @@ def emit(result: Any, as_json: bool, human: Callable[[Any], str]) -> None:
 
 def build(model: type[T], values: dict[str, Any]) -> T:
     """Validate command-line values with the API's own schema."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(values)  # type: ignore[attr-defined, no-any-return]
     except ValidationError as exc:
@@ -63,6 +73,8 @@ def build(model: type[T], values: dict[str, Any]) -> T:
 @contextmanager
 def reported() -> Iterator[None]:
     """A ProblemError becomes one line per problem on stderr and exit code 1."""
+    from api.core.problems import ProblemError
+
     try:
         yield
     except ProblemError as exc:
