@@ -111,8 +111,10 @@ class PahoTransport:
         if self.options.protocol == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.options.session_expiry_s
-            # Tell the broker our in-flight window so a batch never waits on itself.
-            props.ReceiveMaximum = self.options.receive_maximum
+            if self.options.receive_maximum:
+                # Our in-flight window: without it paho announces none and the broker may
+                # keep up to 65 535 messages in flight, the whole packet-id space.
+                props.ReceiveMaximum = self.options.receive_maximum
             kwargs = {"clean_start": False, "properties": props}
         self.client.connect_async(
             self.broker.host, self.broker.port, keepalive=self.options.keepalive_s, **kwargs
