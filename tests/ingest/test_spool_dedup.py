@@ -92,3 +92,12 @@ def test_seq_tracker_counts_gaps_late_fills_and_duplicates() -> None:
     assert (counts.received, counts.missing, counts.last_seq) == (5, 1, 6)
     tracker.duplicate("d")
     assert counts.duplicates == 1
+
+
+def test_documented_binary_example_decodes() -> None:
+    from ingest.decoders.lorawan_binary import decode_collar
+
+    frame = bytes.fromhex("19D866392E7B47C20C089C")
+    assert decode_collar(frame) == {
+        "lat": 43.3612345, "lon": 77.9831234, "hdop": 1.2, "sats": 8, "bat": 3.9,
+    }  # fmt: skip
