@@ -34,7 +34,7 @@ from ingest.spool import Spool, SpoolFull, reading_to_json
 from ingest.validate import Item, TimeLimits, build_items, resolve_device
 from jaylym.models import DeviceDirectory, DeviceInfo, PositionReading, Reading
 from jaylym.settings import IngestConfig
-from jaylym.store.base import StoreRejected, StoreUnavailable, TimeSeriesStore
+from jaylym.store.base import StoreRejected, TimeSeriesStore
 
 log = structlog.get_logger("jaylym.ingest")
 
@@ -206,7 +206,13 @@ class Consumer:
                 continue
             message, device = verdict
             self.metrics.received.labels(source=message.source).inc()
-            items, refused = build_items(message, device, now_ms, self.limits)
+            try:
+                items, refused = build_items(message, device, now_ms, self.limits)
+            except Exception as exc:  # never crash on input (see _decode)
+                log.exception("validation error", topic=msg.topic)
+                detail = f"{DECODER_ERROR}: {type(exc).__name__}: {exc}"
+                prepared.dead.append(self._dead(msg, Rejected(Reason.BAD_SCHEMA, detail)))
+                continue
             prepared.dead.extend(self._dead(msg, r) for r in refused)
             for item in items:
                 prepared.touched.add(item.device_id)
@@ -271,11 +277,12 @@ class Consumer:
             try:
                 self._write_store(readings)
                 return True
-            except StoreUnavailable as exc:
-                self._store_down(exc)
             except StoreRejected as exc:
-                self._isolate_rejected(prepared, exc)
-                return True
+                readings = self._isolate_rejected(prepared, exc)
+                if not readings:
+                    return True
+            except Exception as exc:  # StoreUnavailable, or a driver error it did not wrap
+                self._store_down(exc)
         try:
             self.spool.append(readings)
         except SpoolFull as exc:
@@ -318,19 +325,26 @@ class Consumer:
         self.metrics.store_up.set(0)
         self._store_retry_at = time.monotonic() + 2.0
 
-    def _isolate_rejected(self, prepared: Prepared, exc: StoreRejected) -> None:
-        """The store refused the batch: write item by item, dead-letter the ones it refuses."""
+    def _isolate_rejected(self, prepared: Prepared, exc: StoreRejected) -> list[Reading]:
+        """The store refused the batch: write item by item, dead-letter the ones it refuses.
+        Returns the readings it could not take for another reason (to spool)."""
         log.warning("store rejected a batch, isolating", error=str(exc))
+        leftover: list[Reading] = []
         for item in prepared.items:
             try:
                 self._write_store(list(item.readings))
-            except StoreRejected as item_exc:
+            except Exception as item_exc:
+                if not isinstance(item_exc, StoreRejected):
+                    self._store_down(item_exc)
+                    leftover.extend(item.readings)
+                    continue
                 payload = json.dumps([reading_to_json(r) for r in item.readings]).encode()
                 self.metrics.rejected.labels(reason=Reason.STORE_REJECTED.value).inc()
                 prepared.dead.append(
                     DeadLetter.of(datetime.now(UTC), f"store/{item.device_id}",
                                   Reason.STORE_REJECTED.value, str(item_exc), payload)
                 )  # fmt: skip
+        return leftover
 
     def _replay(self) -> None:
         """Move spooled readings into the store, oldest first, while it is reachable."""
@@ -340,18 +354,23 @@ class Consumer:
         try:
             if readings:
                 self._write_store(readings)
-        except StoreUnavailable as exc:
-            self._store_down(exc)
-            return
         except StoreRejected as exc:
             # Already validated once; a refusal now means a store-side conflict. Keep the
             # batch out of the way rather than block the spool forever.
             log.error("store rejected spooled readings; moved to the DLQ", error=str(exc))
             payload = json.dumps([reading_to_json(r) for r in readings]).encode()
-            self.ledger.record(
-                [DeadLetter.of(datetime.now(UTC), "spool", Reason.STORE_REJECTED.value,
-                               str(exc), payload)], {},
-            )  # fmt: skip
+            letter = DeadLetter.of(datetime.now(UTC), "spool", Reason.STORE_REJECTED.value,
+                                   str(exc), payload)  # fmt: skip
+            try:
+                self.ledger.record([letter], {})
+            except Exception as ledger_exc:
+                log.warning("ledger write failed, replay retried later", error=str(ledger_exc))
+                self._store_retry_at = time.monotonic() + 2.0
+                return
+            self.metrics.rejected.labels(reason=Reason.STORE_REJECTED.value).inc()
+        except Exception as exc:  # StoreUnavailable, or a driver error it did not wrap
+            self._store_down(exc)
+            return
         self.spool.commit(end)
         self.metrics.spool_bytes.set(self.spool.depth_bytes)
         if self.spool.empty:

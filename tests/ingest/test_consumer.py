@@ -167,3 +167,28 @@ def test_a_message_from_an_earlier_connection_is_not_acked(tmp_path: Path) -> No
     h.drain()
     assert h.transport.acked == [2]
     assert len(h.store.points) == 1
+
+
+def test_store_refusal_is_isolated_to_the_refused_item(tmp_path: Path) -> None:
+    from collections.abc import Sequence
+
+    from jaylym.models import Reading
+    from jaylym.store.base import StoreRejected
+    from tests.ingest.memstore import MemoryStore
+
+    class Picky(MemoryStore):
+        """Refuses cow-2's points, the way InfluxDB refuses a field type conflict."""
+
+        def write(self, readings: Sequence[Reading]) -> None:
+            if any(r.device_id == "cow-2" for r in readings):
+                raise StoreRejected("field type conflict")
+            super().write(readings)
+
+    h = Harness(tmp_path)
+    h.store = h.consumer.store = Picky()
+    h.send(COW1, collar_msg([1, 2]))
+    h.send("pasture/v1/sogety/collar/cow-2/telemetry", collar_msg([1]))
+    h.drain()
+    assert sorted(r.seq for r in h.store.points.values()) == [1, 2]
+    assert [d.reason for d in h.ledger.dead_letters] == ["store_rejected"]
+    assert h.transport.acked == [1, 2]
