@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -151,3 +152,35 @@ def test_resume_after_70000_queued_messages(
                         batch_max=1000) as ingest:  # fmt: skip
         eventually(lambda: len(store.points) == total, 240, f"{total} points")
         assert ingest.metric("jaylym_ingest_messages_received_total", source="native") == total
+
+
+def test_spool_full_stops_acks_and_the_broker_keeps_the_backlog(
+    mosquitto: BrokerHandle, tmp_path: Path
+) -> None:
+    store = MemoryStore()
+    store.down = True
+    port = free_port()
+    now = time.time()
+    topic = "pasture/v1/sogety/collar/cow-001/telemetry"
+    messages = [(topic, collar_payload(range(s, s + 50), now - 7200)) for s in range(0, 2000, 50)]
+    with running_ingest(mosquitto.url, store, [COLLAR], tmp_path, client_id=_uid(tmp_path),
+                        spool_max_bytes=65536, metrics_port=port) as ingest:  # fmt: skip
+        publish_all(mosquitto.url, messages)
+        eventually(lambda: ingest.metric("jaylym_ingest_spool_full") == 1, 15, "spool full")
+
+        def health() -> tuple[int, dict[str, object]]:
+            try:
+                answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz")
+                return answer.status, json.loads(answer.read())
+            except urllib.error.HTTPError as exc:
+                return exc.code, json.loads(exc.read())
+
+        code, state = health()
+        assert code == 503
+        assert state["acks_held"] is True
+        assert ingest.service.spool.depth_bytes <= 65536
+        store.down = False
+        eventually(lambda: len(store.points) == 2000, 60, "every reading once the store is back")
+        eventually(lambda: ingest.service.spool.empty, 20, "spool drained")
+        eventually(lambda: health()[0] == 200, 10, "healthy again")
+        assert ingest.metric("jaylym_ingest_spool_full") == 0
