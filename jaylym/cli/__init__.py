@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "version": "jaylym.cli.settings_cmd:version",
     "serve": "api.cli:serve",
     "demo": "api.cli:demo",
+    "ingest": "ingest.cli:ingest",
 }
 
 
