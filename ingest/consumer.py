@@ -15,6 +15,7 @@ import json
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -199,13 +200,14 @@ class Consumer:
         prepared = Prepared(messages=batch)
         now_ms = round(self.clock() * 1000)
         in_batch: set[tuple[str, int, int]] = set()
+        sources: Counter[str] = Counter()
         for msg, verdict in zip(batch, decoded, strict=True):
             if isinstance(verdict, Rejected):
-                self.metrics.received.labels(source=_source(msg.topic)).inc()
+                sources[_source(msg.topic)] += 1
                 prepared.dead.append(self._dead(msg, verdict))
                 continue
             message, device = verdict
-            self.metrics.received.labels(source=message.source).inc()
+            sources[message.source] += 1
             try:
                 items, refused = build_items(message, device, now_ms, self.limits)
             except Exception as exc:  # never crash on input (see _decode)
@@ -223,6 +225,8 @@ class Consumer:
                 in_batch.add(item.key)
                 self.tracker.received(item.device_id, item.seq)
                 prepared.items.append(self._flag(item))
+        for source, n in sources.items():  # per batch: labels() costs more than the count
+            self.metrics.received.labels(source=source).inc(n)
         return prepared
 
     def _flag(self, item: Item) -> Item:
@@ -307,9 +311,11 @@ class Consumer:
         started = time.monotonic()
         self.store.write(readings)
         self.metrics.batch_write.observe(time.monotonic() - started)
-        for reading in readings:
-            kind = "position" if isinstance(reading, PositionReading) else "soil"
-            self.metrics.stored.labels(kind=kind).inc()
+        positions = sum(1 for r in readings if isinstance(r, PositionReading))
+        if positions:
+            self.metrics.stored.labels(kind="position").inc(positions)
+        if len(readings) > positions:
+            self.metrics.stored.labels(kind="soil").inc(len(readings) - positions)
         if not self.store_up:
             log.info("store reachable again")
         self.store_up = True
