@@ -119,3 +119,35 @@ def test_soil_flat_line_after_twelve_hours() -> None:
     wet = SoilFlagger(saturation_pct=45, flatline_h=12)
     last = [wet.flag(_soil(h, 46.0, depth=30)).flags for h in range(13)][-1]
     assert last == {SoilFlag.ABOVE_SATURATION, SoilFlag.FLAT_SATURATED}
+
+
+def _ismn_series() -> list[SoilReading]:
+    path = shared_path("data", "soil-ismn", "COSMOS_ARM-1_sm_0.00_0.19.stm")
+    out = []
+    for seq, line in enumerate(x for x in path.read_text().splitlines()[1:] if x.strip()):
+        day, hour, value, *_ = line.split()
+        when = datetime.strptime(f"{day} {hour}", "%Y/%m/%d %H:%M").replace(tzinfo=UTC)
+        out.append(SoilReading("arm-1", round(when.timestamp() * 1000), seq, 10,
+                               round(float(value) * 100, 2)))  # fmt: skip
+    return out
+
+
+def test_real_soil_year_raises_no_false_flat_line_and_a_stuck_probe_does() -> None:
+    series = _ismn_series()
+    assert len(series) > 6000  # a year of hourly values, drying, wetting and frozen spells
+    flagger = SoilFlagger(saturation_pct=45, flatline_h=12)
+    assert not [r for r in series if flagger.flag(r).flags]
+
+    # The probe freezes at its last value for 14 hours in the middle of the year.
+    stuck_at = len(series) // 2
+    value = series[stuck_at].vwc
+    stuck = [
+        SoilReading(r.device_id, r.ts_ms, r.seq, r.depth_cm, value) if i >= stuck_at else r
+        for i, r in enumerate(series[: stuck_at + 15])
+    ]
+    flagger = SoilFlagger(saturation_pct=45, flatline_h=12)
+    flagged = [flagger.flag(r) for r in stuck]
+    hours_flat = [(r.ts_ms - stuck[stuck_at].ts_ms) / 3_600_000 for r in flagged if r.flags]
+    assert hours_flat
+    assert min(hours_flat) >= 12
+    assert all(SoilFlag.FLAT_LOW in r.flags for r in flagged if r.flags)
