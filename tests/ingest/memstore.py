@@ -22,6 +22,7 @@ class MemoryStore:
         self.points: dict[tuple[str, int, int], Reading] = {}
         self.down = False
         self.writes = 0
+        self.batch_sizes: list[int] = []
         self._lock = threading.Lock()
 
     def write(self, readings: Sequence[Reading]) -> None:
@@ -29,6 +30,7 @@ class MemoryStore:
             raise StoreUnavailable("memory store switched off")
         with self._lock:
             self.writes += 1
+            self.batch_sizes.append(len(readings))
             for r in readings:
                 self.points[point_key(r)] = r
 

@@ -184,3 +184,31 @@ def test_spool_full_stops_acks_and_the_broker_keeps_the_backlog(
         eventually(lambda: ingest.service.spool.empty, 20, "spool drained")
         eventually(lambda: health()[0] == 200, 10, "healthy again")
         assert ingest.metric("jaylym_ingest_spool_full") == 0
+
+
+def test_default_inflight_window_of_20_does_not_stall_a_larger_batch(tmp_path: Path) -> None:
+    """Mosquitto's default max_inflight_messages (20) is below our batch size: the broker stops
+    sending at 20 unacknowledged messages, and only the flush timer closes the batch.
+
+    Measured on Mosquitto 2.0.11 (3.1.1 and 5 alike): a client that never acks gets exactly
+    20; once those 20 are acked, the broker sends the rest of the queue at once. So the
+    window shapes the first batch, and the timer is what keeps it from waiting forever."""
+    server = Mosquitto(tmp_path / "m20", overrides={"max_inflight_messages": "20"})
+    server.start()
+    try:
+        store = MemoryStore()
+        now = time.time()
+        topic = "pasture/v1/sogety/collar/cow-001/telemetry"
+        messages = [(topic, collar_payload([s], now - 900)) for s in range(200)]
+        opts = {"client_id": "inflight-20", "batch_max": 500, "flush_interval_s": 0.1}
+        with running_ingest(server.url(), store, [COLLAR], tmp_path, **opts):
+            publish_all(server.url(), messages[:100])  # live
+            eventually(lambda: len(store.points) == 100, 30, "100 through a window of 20")
+            live_writes = store.writes
+        publish_all(server.url(), messages[100:])  # queued for the stopped ingest
+        with running_ingest(server.url(), store, [COLLAR], tmp_path, **opts):
+            eventually(lambda: len(store.points) == 200, 30, "200 through a window of 20")
+    finally:
+        server.stop()
+    assert store.batch_sizes[0] <= 20  # the window, not batch_max, closed the first batch
+    assert store.batch_sizes[live_writes] <= 20  # and the first one after the restart
