@@ -43,6 +43,7 @@ DLQ_TOPIC = "pasture/v1/_dlq/{reason}"
 DECODER_ERROR = "decoder_error"  # a bug of ours, not of the input: kept in the DLQ to replay
 REPLAY_CHUNK = 5000
 RETRY_MIN_S, RETRY_MAX_S = 0.5, 10.0
+STORE_PROBE_S = 1.0  # how often a down store is asked again
 
 
 @dataclass
@@ -277,7 +278,7 @@ class Consumer:
         readings = prepared.readings
         if not readings:
             return True
-        if time.monotonic() >= self._store_retry_at:
+        if time.monotonic() >= self._store_retry_at and self._store_answers():
             try:
                 self._write_store(readings)
                 return True
@@ -324,12 +325,23 @@ class Consumer:
             self._spool_full_logged = False
             self.metrics.spool_full.set(0)
 
+    def _store_answers(self) -> bool:
+        """While the store is down, a cheap ping (when it has one) decides whether to try a
+        write: a write to a dead server costs its whole retry schedule, seconds each time."""
+        if self.store_up:
+            return True
+        ping = getattr(self.store, "ping", None)
+        if ping is None or ping():
+            return True
+        self._store_retry_at = time.monotonic() + STORE_PROBE_S
+        return False
+
     def _store_down(self, exc: Exception) -> None:
         if self.store_up:
             log.warning("store unavailable: spooling", error=str(exc))
         self.store_up = False
         self.metrics.store_up.set(0)
-        self._store_retry_at = time.monotonic() + 2.0
+        self._store_retry_at = time.monotonic() + STORE_PROBE_S
 
     def _isolate_rejected(self, prepared: Prepared, exc: StoreRejected) -> list[Reading]:
         """The store refused the batch: write item by item, dead-letter the ones it refuses.
@@ -356,6 +368,8 @@ class Consumer:
         """Move spooled readings into the store, oldest first, while it is reachable."""
         if self.spool.empty or time.monotonic() < self._store_retry_at:
             return
+        if not self._store_answers():
+            return
         readings, end = self.spool.peek(REPLAY_CHUNK)
         try:
             if readings:
@@ -371,7 +385,7 @@ class Consumer:
                 self.ledger.record([letter], {})
             except Exception as ledger_exc:
                 log.warning("ledger write failed, replay retried later", error=str(ledger_exc))
-                self._store_retry_at = time.monotonic() + 2.0
+                self._store_retry_at = time.monotonic() + STORE_PROBE_S
                 return
             self.metrics.rejected.labels(reason=Reason.STORE_REJECTED.value).inc()
         except Exception as exc:  # StoreUnavailable, or a driver error it did not wrap

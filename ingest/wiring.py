@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 from ingest.ledger_sql import SqlLedger
 from ingest.service import IngestService
 from jaylym.settings import Settings
+from jaylym.store import open_store
 
 
 def build_service(settings: Settings, client_id: str | None = None) -> IngestService:
@@ -16,12 +17,8 @@ def build_service(settings: Settings, client_id: str | None = None) -> IngestSer
     # pool_pre_ping: the registry may restart under a long-running ingest.
     engine = create_engine(settings.registry_url, pool_pre_ping=True)
     return IngestService(
-        cfg, settings.mqtt(), _open_store(settings), _directory(engine), SqlLedger(engine)
+        cfg, settings.mqtt(), open_store(settings), _directory(engine), SqlLedger(engine)
     )
-
-
-def _open_store(settings: Settings):  # type: ignore[no-untyped-def]
-    raise NotImplementedError("jaylym.store.open_store lands with the storage issue")
 
 
 def _directory(engine: object):  # type: ignore[no-untyped-def]
