@@ -4,26 +4,20 @@ the store stopped mid-stream. Counting is done by device and seq in InfluxDB its
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 
 from jaylym.models import PositionFlag, PositionReading, SoilFlag, SoilReading
-from jaylym.services import InfluxD, free_port
+from jaylym.services import InfluxD
 from jaylym.settings import Settings
 from jaylym.store.base import TimeSeriesStore
 from tests.conftest import BrokerHandle, InfluxHandle
 from tests.ingest.live import collar_payload, device_fleet, eventually, publish_all, running_ingest
-from tests.ingest.registry_db import make_registry, provision, read_stats
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.influx]
 
@@ -100,79 +94,6 @@ def test_round_trip_into_influxdb(mosquitto: BrokerHandle, influx: InfluxHandle,
     assert by_depth[10].flags == {SoilFlag.FROZEN}
     assert by_depth[30].flags == frozenset()
     store.close()
-
-
-def _ingest_process(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    out = log.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "jaylym", "ingest"], env=env, stdout=out,
-                            stderr=out, start_new_session=True)  # fmt: skip
-
-
-@pytest.mark.slow
-def test_kill_9_mid_stream_then_restart_every_reading_once(
-    mosquitto: BrokerHandle, influx: InfluxHandle, tmp_path: Path
-) -> None:
-    settings = influx_settings(influx.url, tmp_path)
-    store = open_store(settings)
-    devices = device_fleet(50, prefix=f"k{uuid.uuid4().hex[:6]}")
-    ids = [d.device_id for d in devices]
-    registry_url = f"sqlite:///{tmp_path / 'registry.db'}"
-    make_registry(registry_url).dispose()
-    provision(registry_url, devices)
-    env = {
-        **os.environ,
-        "JAYLYM_MQTT_URL": mosquitto.url, "JAYLYM_TSDB": "influx",
-        "JAYLYM_INFLUX_URL": influx.url, "JAYLYM_INFLUX_DB": settings.influx_db,
-        "JAYLYM_DATABASE_URL": registry_url, "JAYLYM_DATA_DIR": str(tmp_path / "data"),
-        "JAYLYM_INGEST_CLIENT_ID": f"kill-{uuid.uuid4().hex[:8]}",
-        "JAYLYM_INGEST_METRICS_PORT": str(port := free_port()), "JAYLYM_INGEST_BATCH_MAX": "200",
-    }  # fmt: skip
-    proc = _ingest_process(env, tmp_path / "ingest.log")
-    now = time.time()
-    per_device = 100
-    messages = [
-        (f"pasture/v1/sogety/collar/{d}/telemetry", collar_payload([s], now - 7200))
-        for s in range(per_device) for d in ids
-    ]  # fmt: skip
-    # 50 device connections, paced so the kill lands mid-stream.
-    publisher = threading.Thread(target=_paced_publish, args=(mosquitto.url, messages, 50))
-    try:
-        eventually(lambda: _healthy(port), 30, "ingest healthy")
-        time.sleep(0.5)  # the SUBACK; the session persists from here on
-        publisher.start()
-        eventually(lambda: total(store) >= 1000, 60, "a first part stored")
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        killed_at = total(store)
-        publisher.join(timeout=120)
-        assert killed_at < len(messages), "the kill came too late to test anything"
-        proc = _ingest_process(env, tmp_path / "ingest.log")
-        eventually(lambda: total(store) == len(messages), 120, "every reading after restart")
-        time.sleep(1)
-        counts = seqs_by_device(store, ids)
-        for device_id in ids:
-            assert counts[device_id] == Counter(range(per_device)), device_id
-        stats = read_stats(registry_url)
-        assert all(stats[d].missing == 0 for d in ids)
-        assert all(stats[d].received >= per_device for d in ids)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        store.close()
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _paced_publish(url: str, messages: list[tuple[str, bytes]], connections: int) -> None:
-    for start in range(0, len(messages), 500):
-        publish_all(url, messages[start : start + 500], connections=connections)
-        time.sleep(0.2)
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ import pytest
 from ingest.decoders.lorawan_binary import encode_collar
 from jaylym.models import DeviceInfo, PositionReading, SoilReading
 from jaylym.services import Mosquitto, free_port
-from tests.conftest import BrokerHandle
+from tests.conftest import BrokerHandle, InfluxHandle
 from tests.ingest.live import (
     Subscriber,
     collar_payload,
@@ -96,10 +96,17 @@ def test_messages_published_while_stopped_arrive_after_restart(
         assert ingest.metric("jaylym_ingest_duplicates_total") == 0
 
 
+@pytest.mark.influx
 def test_two_shared_workers_store_each_message_once(
-    mosquitto: BrokerHandle, tmp_path: Path
+    mosquitto: BrokerHandle, influx: InfluxHandle, tmp_path: Path
 ) -> None:
-    store = MemoryStore()
+    """Two processes' worth of ingest in one shared group, writing to one real InfluxDB."""
+    from jaylym.settings import Settings
+    from jaylym.store import open_store
+
+    settings = Settings(tsdb="influx", influx_url=influx.url,
+                        influx_db=f"shared_{abs(hash(tmp_path)) % 10**8}")  # fmt: skip
+    store_a, store_b, reader = open_store(settings), open_store(settings), open_store(settings)
     devices = device_fleet(20, prefix="shr")
     now = time.time()
     group = f"g{abs(hash(tmp_path)) % 10**6}"
@@ -108,14 +115,20 @@ def test_two_shared_workers_store_each_message_once(
         for s in range(1, 101) for d in devices
     ]  # fmt: skip
     common = {"shared_group": group, "batch_max": 100}
+    now_ms = int(now * 1000)
+
+    def stored() -> int:
+        found = reader.positions(now_ms - 7_200_000, now_ms + 60_000)
+        return sum(len(v) for k, v in found.items() if k.startswith("shr-"))
+
     with (
-        running_ingest(mosquitto.url, store, devices, tmp_path / "a", client_id=f"{group}-a",
+        running_ingest(mosquitto.url, store_a, devices, tmp_path / "a", client_id=f"{group}-a",
                        **common) as a,
-        running_ingest(mosquitto.url, store, devices, tmp_path / "b", client_id=f"{group}-b",
+        running_ingest(mosquitto.url, store_b, devices, tmp_path / "b", client_id=f"{group}-b",
                        **common) as b,
     ):  # fmt: skip
         publish_all(mosquitto.url, messages, connections=20)
-        eventually(lambda: len(store.points) == len(messages), 60, "all points")
+        eventually(lambda: stored() == len(messages), 60, "all points")
         time.sleep(1.0)  # anything delivered twice would show up by now
         got_a = a.metric("jaylym_ingest_messages_received_total", source="native")
         got_b = b.metric("jaylym_ingest_messages_received_total", source="native")
@@ -123,8 +136,11 @@ def test_two_shared_workers_store_each_message_once(
     assert got_a > 0
     assert got_b > 0
     for d in devices:
-        seqs = sorted(r.seq for r in store.points.values() if r.device_id == d.device_id)
-        assert seqs == list(range(1, 101))
+        seqs = [r.seq for r in reader.device_readings(d.device_id, now_ms - 7_200_000,
+                                                       now_ms + 60_000)]  # fmt: skip
+        assert sorted(seqs) == list(range(1, 101))
+    for store in (store_a, store_b, reader):
+        store.close()
 
 
 @pytest.mark.slow
