@@ -24,6 +24,7 @@ app = typer.Typer(
 # name -> "module:attribute" of a typer.Typer mounted as a command group.
 GROUPS: dict[str, str] = {
     "settings": "jaylym.cli.settings_cmd:app",
+    "grafana": "dashboards.cli:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {
