@@ -69,6 +69,7 @@ class Board:
     builder: dash.Dashboard = field(init=False)
     expects: dict[tuple[str, str], Expect] = field(default_factory=dict)
     _next_id: int = 1
+    _titles: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.builder = (
@@ -97,6 +98,9 @@ class Board:
     def add(self, panel: Any, *queries: tuple[InfluxQL, Expect] | Infinity) -> None:
         """Add `panel` with its queries, lettered A, B, … in order."""
         title = panel._internal.title
+        if title in self._titles:
+            raise ValueError(f"{self.uid}: two panels titled {title!r}")
+        self._titles.add(title)
         for index, query in enumerate(queries):
             ref = chr(ord("A") + index)
             if isinstance(query, Infinity):
