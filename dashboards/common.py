@@ -232,15 +232,15 @@ class _ApiAnnotationTargetBuilder(cogbuilder.Builder[model.AnnotationTarget]):
         return self._internal
 
 
-def alerts_query() -> Infinity:
-    """Alerts from the API, scoped by the datasource's read-only coordinator token."""
-    return (
-        Infinity("/api/v1/alerts", root_selector="items")
-        .param("okrug", "${okrug:csv}")
-        .param("start", "${__from:date:iso}")
-        .param("end", "${__to:date:iso}")
-        .param("limit", "500")
-    )
+def alerts_query(*, in_range: bool = True) -> Infinity:
+    """Alerts from the API, scoped by the datasource's read-only coordinator token.
+
+    `in_range` keeps alerts active during the dashboard's time range; without it, the query
+    asks for every alert whatever its age (open alerts opened long ago still count)."""
+    query = Infinity("/api/v1/alerts", root_selector="items").param("okrug", "${okrug:csv}")
+    if in_range:
+        query.param("start", "${__from:date:iso}").param("end", "${__to:date:iso}")
+    return query.param("limit", "500")
 
 
 def alert_annotations() -> dash.AnnotationQuery:

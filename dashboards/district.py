@@ -63,7 +63,7 @@ def build() -> Board:
             )
         )
         .with_transformation(transformation("organize", {"renameByName": {"id (count)": "count"}})),
-        alerts_query()
+        alerts_query(in_range=False)
         .param("state", "open")
         .column("id", "id", "number")
         .column("severity", "severity"),
@@ -79,7 +79,7 @@ def build() -> Board:
             steps=((None, "green"), (1, "red")),
             no_value="0",
         ),
-        alerts_query()
+        alerts_query(in_range=False)
         .param("state", "open")
         .param("rule", "device_offline")
         .column("id", "id", "number")

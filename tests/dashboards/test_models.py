@@ -1,0 +1,105 @@
+"""The committed dashboard JSON validates against the Grafana Foundation SDK's models: it reads
+back into typed SDK objects and re-encodes to exactly the same JSON, so no key is unknown to
+the model and no value has the wrong shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from grafana_foundation_sdk.cog import runtime as cogruntime
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import geomap
+
+from dashboards.common import API_UID, INFLUX_UID
+from dashboards.provisioning import datasources
+from dashboards.queries import InfinityQuery, InfluxQLQuery, register
+from tests.dashboards.board_json import committed, panels
+
+register()
+BOARDS = committed()
+NAMES = list(BOARDS)
+
+
+def _reencode(obj: object) -> Any:
+    return json.loads(json.dumps(obj, cls=JSONEncoder))
+
+
+def _without_annotation_targets(data: dict[str, Any]) -> dict[str, Any]:
+    copy = json.loads(json.dumps(data))
+    for anno in copy["annotations"]["list"]:
+        anno.pop("target", None)
+    return copy
+
+
+def test_all_five_dashboards_are_committed() -> None:
+    assert sorted(["alerts", "devices", "district", "herd", "pasture"]) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dashboard_round_trips_through_the_sdk_model(name: str) -> None:
+    data = BOARDS[name]
+    parsed = model.Dashboard.from_json(data)
+    # The SDK types an annotation target as Grafana's built-in one; ours carry an Infinity
+    # query there, checked on its own below.
+    assert _without_annotation_targets(_reencode(parsed)) == _without_annotation_targets(data)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_query_is_typed_not_an_unknown_bag(name: str) -> None:
+    parsed = model.Dashboard.from_json(BOARDS[name])
+    for panel in parsed.panels or []:
+        assert isinstance(panel, model.Panel)
+        assert panel.targets, f"{panel.title} has no query"
+        for target in panel.targets:
+            assert not isinstance(target, cogruntime.UnknownDataquery), panel.title
+            assert isinstance(target, InfluxQLQuery | InfinityQuery)
+            assert target.ref_id
+        if panel.type_val == "geomap":
+            assert isinstance(panel.options, geomap.Options)
+        assert cogruntime.panelcfg_config(panel.type_val) is not None, panel.type_val
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_annotation_targets_are_valid_api_queries(name: str) -> None:
+    annotations = BOARDS[name]["annotations"]["list"]
+    api = [a for a in annotations if a["datasource"].get("uid") == API_UID]
+    assert len(api) == 1, "every dashboard carries the alert annotations"
+    query = InfinityQuery.from_json(api[0]["target"])
+    assert _reencode(query) == api[0]["target"]
+    assert query.url == "/api/v1/alerts"
+    assert {c.text for c in query.columns} >= {"time", "timeEnd", "text", "tags"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_layout_ids_and_references_are_sound(name: str) -> None:
+    data = BOARDS[name]
+    assert 8 <= len(data["uid"]) <= 40
+    ids = [p["id"] for p in data["panels"]]
+    assert len(ids) == len(set(ids)), "panel ids are unique"
+    cells: set[tuple[int, int]] = set()
+    for panel in data["panels"]:
+        pos = panel["gridPos"]
+        assert pos["x"] >= 0, panel["title"]
+        assert pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps another panel"
+                cells.add((x, y))
+    known = {source["uid"] for source in datasources()}
+    assert known == {INFLUX_UID, API_UID}
+    for panel in panels(data):
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] in known
+    names = {v["name"] for v in data["templating"]["list"]}
+    assert {"okrug", "herd", "pasture"} <= names
+    assert data["time"]["to"] == "now"
+
+
+def test_round_trip_catches_what_the_model_does_not_know() -> None:
+    data = json.loads(json.dumps(BOARDS["district"]))
+    data["panels"][0]["fieldConfig"]["defaults"]["colour"] = "red"  # misspelt: not in the model
+    parsed = model.Dashboard.from_json(data)
+    assert _without_annotation_targets(_reencode(parsed)) != _without_annotation_targets(data)
