@@ -118,7 +118,8 @@ def push(
     report = PushReport()
     _ensure_folder(api, report)
     for source in provisioning.datasources(values):
-        _push_datasource(api, source, report)
+        # `editable` is a provisioning-file key; the HTTP API does not know it.
+        _push_datasource(api, {k: v for k, v in source.items() if k != "editable"}, report)
     for board in build.boards().values():
         _push_dashboard(api, build.dashboard_json(board), report)
     return report
