@@ -4,9 +4,7 @@ and what needs a coordinator's attention now."""
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common as cb
-from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.models import common as cm
-from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards import maps
 from dashboards.common import (
@@ -141,9 +139,7 @@ def build() -> Board:
             maps.pastures_layer(),
             maps.heat_layer("B"),
             maps.collars_layer("A"),
-        )
-        # Markers take their colour from the `herd` field: one palette colour per herd name.
-        .color_scheme(dash.FieldColor().mode(model.FieldColorModeId.PALETTE_CLASSIC_BY_NAME)),
+        ).with_transformation(maps.partition("A", "herd")),
         q(
             f"""SELECT last("lat") AS "lat", last("lon") AS "lon", last("bat") AS "bat"
             FROM "position" WHERE {VALID} AND {OKRUG} AND {HERD} AND $timeFilter

@@ -47,7 +47,7 @@ def build() -> Board:
             maps.pastures_layer(),
             maps.track_layer("A"),
             maps.collars_layer("B", name="Latest fix"),
-        ),
+        ).with_transformation(maps.partition("A", "device")),
         q(
             f"""SELECT last("lat") AS "lat", last("lon") AS "lon" FROM "position"
             WHERE {herd} GROUP BY time($__interval), "device" fill(none)""",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import geomap
 from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import geomap as gm
 
 from dashboards.common import API_UID
@@ -29,6 +31,20 @@ def _coords(lat: str = "lat", lon: str = "lon") -> cb.FrameGeometrySource:
 
 def _only(ref_id: str) -> dict[str, object]:
     return {"id": "byRefId", "options": ref_id}
+
+
+def partition(ref_id: str, by: str) -> model.DataTransformerConfig:
+    """Split query `ref_id`'s table into one frame per value of `by`.
+
+    InfluxQL table results arrive as one frame. Geomap colours a string field only through
+    value mappings (fixed names; grafana/grafana#85045), and a route layer joins every row of
+    a frame into one line. One frame per herd (or per collar) gives each its own palette
+    colour, and each track its own line."""
+    return model.DataTransformerConfig(
+        id_val="partitionByValues",
+        options={"fields": [by], "keepFields": True},
+        filter_val=model.MatcherConfig(id_val="byRefId", options=ref_id),
+    )
 
 
 def basemap() -> cb.MapLayerOptions:
@@ -66,7 +82,8 @@ def pastures_layer() -> cb.MapLayerOptions:
 
 
 def collars_layer(ref_id: str, name: str = "Collars (latest fix)") -> cb.MapLayerOptions:
-    """One marker per collar, coloured and labelled by its herd."""
+    """One marker per collar, labelled by its herd; with `partition(ref_id, "herd")` each
+    herd's frame takes its own colour from the classic palette."""
     return (
         cb.MapLayerOptions()
         .type("markers")
@@ -78,7 +95,7 @@ def collars_layer(ref_id: str, name: str = "Collars (latest fix)") -> cb.MapLaye
             {
                 "showLegend": True,
                 "style": {
-                    "color": {"field": "herd", "fixed": "dark-green"},
+                    "color": {"field": "lat", "fixed": "dark-green"},
                     "size": {"fixed": 6},
                     "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
                     "opacity": 0.9,
@@ -114,7 +131,7 @@ def track_layer(ref_id: str) -> cb.MapLayerOptions:
             {
                 "arrow": 1,
                 "style": {
-                    "color": {"field": "device", "fixed": "dark-blue"},
+                    "color": {"field": "lat", "fixed": "dark-blue"},
                     "lineWidth": 2,
                     "opacity": 0.8,
                 },
@@ -129,8 +146,11 @@ def map_view() -> geomap.MapViewConfig:
 
 
 def map_panel(title: str, description: str, *layers: cb.MapLayerOptions) -> geomap.Panel:
+    # Colour fields take the classic palette by frame (series), not by value.
+    palette = dash.FieldColor().mode(model.FieldColorModeId.PALETTE_CLASSIC)
     return (
         geomap.Panel()
+        .color_scheme(palette)
         .title(title)
         .description(description)
         .span(24)

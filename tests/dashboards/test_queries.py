@@ -113,6 +113,9 @@ def resolve_variables(board: dict[str, Any], influx: Influx) -> dict[str, Variab
 def _fields_read(panel: dict[str, Any], ref: str) -> set[str]:
     """Field names the panel's mappings read from query `ref`'s result."""
     names: set[str] = set()
+    for step in panel.get("transformations", []):
+        if step.get("filter", {}).get("options") == ref and step["id"] == "partitionByValues":
+            names |= set(step["options"]["fields"])
     if panel["type"] == "geomap":
         for layer in panel["options"]["layers"]:
             if layer.get("filterData", {}).get("options") != ref:
