@@ -16,7 +16,14 @@ from dashboards.common import (
     q,
     standard_variables,
 )
-from dashboards.panels import by_name, stat_panel, table_panel, timeseries_panel, transformation
+from dashboards.panels import (
+    by_name,
+    by_regexp,
+    stat_panel,
+    table_panel,
+    timeseries_panel,
+    transformation,
+)
 from dashboards.queries import Infinity
 
 UID = "jaylym-alerts"
@@ -120,8 +127,14 @@ def build() -> Board:
             height=14,
         )
         .sort_by([cb.TableSortByFieldState().display_name("Opened").desc(True)])
+        # Column filters in the header (herd, pasture, rule…) instead of API filters.
+        .override_by_regexp(
+            ".*", [model.DynamicConfigValue(id_val="custom.filterable", value=True)]
+        )
         .overrides(
             [
+                # Column filters in the header (herd, pasture, rule…) instead of API filters.
+                by_regexp(".*", ("custom.filterable", True)),
                 by_name(
                     "Severity",
                     ("mappings", severity_mappings()),
@@ -166,9 +179,6 @@ def build() -> Board:
 
 
 def _alerts() -> Infinity:
-    return (
-        alerts_query()
-        .param("state", "${state:csv}")
-        .param("herd", "${herd:csv}")
-        .param("pasture", "${pasture:csv}")
-    )
+    # Filtered by okrug and state only: device alerts have no herd or pasture, so a herd or
+    # pasture list (what "All" sends) would hide them. The table's columns filter instead.
+    return alerts_query().param("state", "${state:csv}")

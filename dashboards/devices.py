@@ -127,7 +127,7 @@ def build() -> Board:
             "Battery trend",
             "Change of battery voltage per day, from 6-hour means: a steady negative slope is "
             "a draining battery; divide the remaining margin by it for days to empty.",
-            unit="V/day",
+            unit="suffix: V/day",
         ),
         q(
             f"""SELECT derivative(mean("bat"), 1d) FROM "position", "soil"
@@ -165,7 +165,7 @@ def build() -> Board:
             "and the loss percentage.",
             span=12,
         )
-        .sort_by([cb.TableSortByFieldState().display_name("loss_pct").desc(True)])
+        .sort_by([cb.TableSortByFieldState().display_name("Loss").desc(True)])
         .overrides(
             [
                 by_name(

@@ -117,5 +117,16 @@ def by_name(name: str, *properties: tuple[str, object]) -> dash.DashboardFieldCo
     )
 
 
+def by_regexp(
+    pattern: str, *properties: tuple[str, object]
+) -> dash.DashboardFieldConfigSourceOverrides:
+    """An override on every field whose name matches `pattern`."""
+    return (
+        dash.DashboardFieldConfigSourceOverrides()
+        .matcher(model.MatcherConfig(id_val="byRegexp", options=pattern))
+        .properties([model.DynamicConfigValue(id_val=k, value=v) for k, v in properties])
+    )
+
+
 def transformation(id_: str, options: object) -> model.DataTransformerConfig:
     return model.DataTransformerConfig(id_val=id_, options=options)

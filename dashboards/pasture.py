@@ -84,7 +84,7 @@ def build() -> Board:
         (
             "Stocking density now",
             "density",
-            "LU/ha",
+            "suffix: LU/ha",
             ((None, "blue"),),
             "Livestock units per hectare now; the plan's load limit is in the registry.",
         ),
@@ -198,12 +198,13 @@ def build() -> Board:
             "Herds with collars inside the pasture at the latest evaluation.",
             span=12,
             height=8,
-        )
-        .override_by_name("frac", [model.DynamicConfigValue(id_val="unit", value="percentunit")])
-        .override_by_name(
-            "frac", [model.DynamicConfigValue(id_val="displayName", value="Share of herd")]
-        )
-        .override_by_name("lu", [model.DynamicConfigValue(id_val="displayName", value="LU")]),
+        ).overrides(
+            [
+                by_name("frac", ("unit", "percentunit"), ("displayName", "Share of herd")),
+                by_name("lu", ("displayName", "LU")),
+                by_name("herd", ("displayName", "Herd")),
+            ]
+        ),
         q(
             f"""SELECT "lu", "frac" FROM (SELECT last("lu") AS "lu", last("frac") AS "frac"
             FROM "pasture_herd" WHERE {where} GROUP BY "herd") WHERE "frac" > 0

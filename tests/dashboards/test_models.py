@@ -13,6 +13,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import geomap
 
+from dashboards.build import boards
 from dashboards.common import API_UID, INFLUX_UID
 from dashboards.provisioning import datasources
 from dashboards.queries import InfinityQuery, InfluxQLQuery, register
@@ -103,3 +104,42 @@ def test_round_trip_catches_what_the_model_does_not_know() -> None:
     data["panels"][0]["fieldConfig"]["defaults"]["colour"] = "red"  # misspelt: not in the model
     parsed = model.Dashboard.from_json(data)
     assert _without_annotation_targets(_reencode(parsed)) != _without_annotation_targets(data)
+
+
+def _names_available(name: str, panel: dict[str, Any]) -> set[str]:
+    """Field names a panel's overrides and sorting may refer to: query columns and tags,
+    aliases, Infinity column names, renames and display names, and Grafana's `Time`."""
+    board = boards()[name]
+    names = {"Time"}
+    for target in panel["targets"]:
+        expect = board.expects.get((panel["title"], target["refId"]))
+        if expect is not None:
+            names |= set(expect.columns) | set(expect.tags)
+        names |= {target["alias"]} if target.get("alias") else set()
+        names |= {c["text"] for c in target.get("columns", [])}
+    for step in panel.get("transformations", []):
+        names |= set(step["options"].get("renameByName", {}).values())
+    for override in panel["fieldConfig"]["overrides"]:
+        for prop in override["properties"]:
+            if prop["id"] == "displayName":
+                names.add(prop["value"])
+    return names
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_overrides_and_sorting_name_fields_the_queries_return(name: str) -> None:
+    for panel in panels(BOARDS[name]):
+        available = _names_available(name, panel)
+        for override in panel["fieldConfig"]["overrides"]:
+            if override["matcher"]["id"] == "byName":
+                assert override["matcher"]["options"] in available, panel["title"]
+        # Sorting goes by the name Grafana displays, after renames and displayName overrides.
+        renamed = {
+            o["matcher"]["options"]
+            for o in panel["fieldConfig"]["overrides"]
+            if any(p["id"] == "displayName" for p in o["properties"])
+        }
+        for step in panel.get("transformations", []):
+            renamed |= set(step["options"].get("renameByName", {}))
+        for sort in panel.get("options", {}).get("sortBy", []):
+            assert sort["displayName"] in available - renamed, panel["title"]
