@@ -13,6 +13,7 @@ from dashboards.common import (
     alert_annotations,
     alerts_query,
     builtin_annotations,
+    drill_url,
     q,
     standard_variables,
 )
@@ -141,6 +142,16 @@ def build() -> Board:
                     ("custom.cellOptions", {"type": "color-background"}),
                 ),
                 by_name("Opened", ("unit", "dateTimeAsIso")),
+                *(
+                    by_name(
+                        column, ("links", [{"title": f"{column} ${{__value.raw}}", "url": url}])
+                    )
+                    for column, url in (
+                        ("Pasture", drill_url("jaylym-pasture", "pasture", "${__value.raw}")),
+                        ("Herd", drill_url("jaylym-herd", "herd", "${__value.raw}")),
+                        ("Device", drill_url("jaylym-devices", "device", "${__value.raw}")),
+                    )
+                ),
                 by_name("Updated", ("unit", "dateTimeFromNow")),
                 by_name("Resolved", ("unit", "dateTimeAsIso")),
             ]

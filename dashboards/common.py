@@ -54,7 +54,6 @@ class Expect:
 
     columns: tuple[str, ...]
     tags: tuple[str, ...] = ()
-    measurement: str | None = None
 
 
 @dataclass
@@ -276,6 +275,20 @@ def builtin_annotations() -> dash.AnnotationQuery:
         .icon_color("rgba(0, 211, 255, 1)")
         .type("dashboard")
         .target(dash.AnnotationTarget().type("dashboard").limit(100).match_any(False).tags([]))
+    )
+
+
+def drill_url(dashboard_uid: str, variable: str, value: str) -> str:
+    """A link to another Jaylym dashboard with one variable set, keeping the time range."""
+    return f"/d/{dashboard_uid}/?var-{variable}={value}&${{__url_time_range}}"
+
+
+def drill_link(title: str, dashboard_uid: str, variable: str, value: str) -> dash.DashboardLink:
+    """A data link (click on a series or cell) to another Jaylym dashboard."""
+    return (
+        dash.DashboardLink(title)
+        .type(model.DashboardLinkType.LINK)
+        .url(drill_url(dashboard_uid, variable, value))
     )
 
 

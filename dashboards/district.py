@@ -16,15 +16,19 @@ from dashboards.common import (
     alert_annotations,
     alerts_query,
     builtin_annotations,
+    drill_link,
     q,
     standard_variables,
     thresholds,
 )
-from dashboards.panels import stat_panel, timeseries_panel, transformation
+from dashboards.panels import by_name, stat_panel, timeseries_panel, transformation
 
 UID = "jaylym-district"
 
 UTILISATION_STEPS = ((None, "green"), (0.8, "orange"), (1.0, "red"))
+PASTURE_LINK = drill_link(
+    "Pasture ${__field.labels.pasture}", "jaylym-pasture", "pasture", "${__field.labels.pasture}"
+)
 
 
 def build() -> Board:
@@ -91,7 +95,14 @@ def build() -> Board:
             span=5,
             per_row=False,
             steps=((None, "blue"),),
-        ).time_from("1h"),
+        )
+        .time_from("1h")
+        .overrides(
+            [
+                by_name("position", ("displayName", "Collars")),
+                by_name("soil", ("displayName", "Soil stations")),
+            ]
+        ),
         q(
             f"""SELECT count("seq") FROM (SELECT last("seq") AS "seq" FROM "position", "soil"
             WHERE {OKRUG} AND $timeFilter GROUP BY "device") WHERE $timeFilter""",
@@ -170,6 +181,7 @@ def build() -> Board:
             unit="percentunit",
         )
         .thresholds(thresholds(*UTILISATION_STEPS))
+        .data_links([PASTURE_LINK])
         .thresholds_style(cb.GraphThresholdsStyleConfig().mode(cm.GraphTresholdsStyleMode.DASHED)),
         q(
             f"""SELECT last("utilisation") FROM "pasture_state" WHERE {OKRUG} AND {PASTURE}
@@ -185,7 +197,7 @@ def build() -> Board:
             "LU present on each pasture (herd LU x share of its collars inside).",
             unit="none",
             stacked=True,
-        ),
+        ).data_links([PASTURE_LINK]),
         q(
             f"""SELECT mean("lu") FROM "pasture_state" WHERE {OKRUG} AND {PASTURE}
             AND $timeFilter GROUP BY time($__interval), "pasture" fill(previous)""",

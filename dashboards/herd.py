@@ -12,6 +12,7 @@ from dashboards.common import (
     alert_annotations,
     builtin_annotations,
     cos_lat_var,
+    drill_link,
     q,
     standard_variables,
     thresholds,
@@ -92,6 +93,15 @@ def build() -> Board:
             "Herd-hours on each pasture: the integral of the share of the herd's collars "
             "inside it, from the grazing engine's evaluations.",
             unit="h",
+        ).data_links(
+            [
+                drill_link(
+                    "Pasture ${__field.labels.pasture}",
+                    "jaylym-pasture",
+                    "pasture",
+                    "${__field.labels.pasture}",
+                )
+            ]
         ),
         q(
             f"""SELECT integral("frac", 1h) AS "hours" FROM "pasture_herd"

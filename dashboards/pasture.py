@@ -15,6 +15,7 @@ from dashboards.common import (
     Board,
     alert_annotations,
     builtin_annotations,
+    drill_url,
     q,
     standard_variables,
     thresholds,
@@ -25,6 +26,7 @@ UID = "jaylym-pasture"
 
 UTILISATION_STEPS = ((None, "green"), (0.8, "orange"), (1.0, "red"))
 MOISTURE_STEPS = ((None, "red"), (0.5, "orange"), (0.7, "green"))
+HERD_URL = drill_url("jaylym-herd", "herd", "${__value.raw}")
 
 
 def station_var() -> dash.QueryVariable:
@@ -202,7 +204,11 @@ def build() -> Board:
             [
                 by_name("frac", ("unit", "percentunit"), ("displayName", "Share of herd")),
                 by_name("lu", ("displayName", "LU")),
-                by_name("herd", ("displayName", "Herd")),
+                by_name(
+                    "herd",
+                    ("displayName", "Herd"),
+                    ("links", [{"title": "Herd ${__value.raw}", "url": HERD_URL}]),
+                ),
             ]
         ),
         q(

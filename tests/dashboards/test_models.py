@@ -5,6 +5,8 @@ the model and no value has the wrong shape."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -115,7 +117,11 @@ def _names_available(name: str, panel: dict[str, Any]) -> set[str]:
         expect = board.expects.get((panel["title"], target["refId"]))
         if expect is not None:
             names |= set(expect.columns) | set(expect.tags)
-        names |= {target["alias"]} if target.get("alias") else set()
+        alias = target.get("alias", "")
+        names |= {alias} if alias else set()
+        if "$m" in alias:  # the measurement names of the FROM clauses
+            for sources in re.findall(r'FROM\s+("\w+"(?:\s*,\s*"\w+")*)', target["query"]):
+                names |= set(re.findall(r'"(\w+)"', sources))
         names |= {c["text"] for c in target.get("columns", [])}
     for step in panel.get("transformations", []):
         names |= set(step["options"].get("renameByName", {}).values())
@@ -143,3 +149,27 @@ def test_overrides_and_sorting_name_fields_the_queries_return(name: str) -> None
             renamed |= set(step["options"].get("renameByName", {}))
         for sort in panel.get("options", {}).get("sortBy", []):
             assert sort["displayName"] in available - renamed, panel["title"]
+
+
+def _urls(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "url" and isinstance(value, str) and value.startswith("/d/"):
+                yield value
+            else:
+                yield from _urls(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _urls(item)
+
+
+def test_drill_links_open_existing_dashboards_and_variables() -> None:
+    by_uid = {b["uid"]: b for b in BOARDS.values()}
+    urls = [url for board in BOARDS.values() for url in _urls(board["panels"])]
+    assert len(urls) >= 6
+    for url in urls:
+        match = re.fullmatch(r"/d/([\w-]+)/\?var-(\w+)=\$\{[^}]+\}&\$\{__url_time_range\}", url)
+        assert match, url
+        uid, variable = match.groups()
+        assert uid in by_uid, url
+        assert variable in {v["name"] for v in by_uid[uid]["templating"]["list"]}, url
