@@ -124,7 +124,9 @@ def _soil_lines(seeded: Seeded, rng: random.Random, start: int) -> list[str]:
     rain_days = {2, 6}
     for device, okrug in STATIONS:
         wet = {depth: 24.0 + depth / 20 for depth in DEPTHS}
-        for seq, ts in enumerate(range(start, seeded.now_ms, 3_600_000), start=1):
+        # Hourly, the last sample 10 minutes ago (not on the edge of a one-hour window).
+        first = start + 50 * 60_000
+        for seq, ts in enumerate(range(first, seeded.now_ms, 3_600_000), start=1):
             day = (ts - start) // 86_400_000
             for depth in DEPTHS:
                 wet[depth] -= 0.03 * (70 - depth) / 60

@@ -3,6 +3,7 @@ provisioning YAML wires Grafana to the same datasource uids the dashboards use."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -76,3 +77,22 @@ def test_grafana_commands_are_listed() -> None:
     assert result.exit_code == 0
     assert "build" in result.output
     assert "push" in result.output
+
+
+def test_provisioning_placeholders_are_jaylym_settings() -> None:
+    """Grafana expands ${VAR} from its environment; compose passes the same JAYLYM_* values
+    the services read, so every placeholder must be a real setting."""
+    from jaylym.settings import Settings
+
+    text = (build.DEPLOY / "provisioning" / "datasources" / "jaylym.yaml").read_text()
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    placeholders = set(re.findall(r"\$\{(\w+)\}", body))
+    assert placeholders == {
+        "JAYLYM_INFLUX_URL",
+        "JAYLYM_INFLUX_DB",
+        "JAYLYM_INFLUX_TOKEN",
+        "JAYLYM_GRAFANA_API_URL",
+        "JAYLYM_GRAFANA_API_TOKEN",
+    }
+    fields = {f"JAYLYM_{name.upper()}" for name in Settings.model_fields}
+    assert placeholders <= fields
