@@ -146,7 +146,6 @@ def build() -> Board:
             "Pasture polygons from the API, coloured by season utilisation (yellow > 50 %, "
             "orange > 80 %, red > 100 %); the latest valid fix of each collar, coloured by "
             "herd; and a heatmap of valid fixes over the last 7 days.",
-            maps.basemap(),
             maps.pastures_layer(),
             maps.heat_layer("B"),
             maps.collars_layer("A"),

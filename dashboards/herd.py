@@ -44,7 +44,6 @@ def build() -> Board:
             "Track",
             "Each collar's valid fixes in time order (one point per collar and interval), "
             "the latest fix, and the pastures coloured by season utilisation.",
-            maps.basemap(),
             maps.pastures_layer(),
             maps.track_layer("A"),
             maps.collars_layer("B", name="Latest fix"),

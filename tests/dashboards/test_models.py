@@ -173,3 +173,17 @@ def test_drill_links_open_existing_dashboards_and_variables() -> None:
         uid, variable = match.groups()
         assert uid in by_uid, url
         assert variable in {v["name"] for v in by_uid[uid]["templating"]["list"]}, url
+
+
+def test_map_layers_are_grafana_layer_types() -> None:
+    maps = [p for board in BOARDS.values() for p in panels(board) if p["type"] == "geomap"]
+    assert len(maps) == 2
+    for panel in maps:
+        options = panel["options"]
+        assert options["basemap"]["type"] in {"default", "osm-standard", "carto", "xyz"}
+        names = [layer["name"] for layer in options["layers"]]
+        assert len(names) == len(set(names))
+        for layer in options["layers"]:
+            assert layer["type"] in {"markers", "heatmap", "geojson", "route"}, layer
+            if layer["type"] != "geojson":
+                assert layer["filterData"]["options"] in {t["refId"] for t in panel["targets"]}
