@@ -94,7 +94,7 @@ def build() -> Board:
             )
         )
         .with_transformation(transformation("organize", {"renameByName": {"id (count)": "count"}})),
-        _alerts().column("id", "id", "number").column("severity", "severity"),
+        _alerts().column("id", "id").column("severity", "severity"),
     )
     board.add(
         stat_panel(
@@ -118,7 +118,7 @@ def build() -> Board:
             )
         )
         .with_transformation(transformation("organize", {"renameByName": {"id (count)": "count"}})),
-        _alerts().column("id", "id", "number").column("rule", "rule"),
+        _alerts().column("id", "id").column("rule", "rule"),
     )
     board.add(
         table_panel(
@@ -148,7 +148,6 @@ def build() -> Board:
                     )
                     for column, url in (
                         ("Pasture", drill_url("jaylym-pasture", "pasture", "${__value.raw}")),
-                        ("Herd", drill_url("jaylym-herd", "herd", "${__value.raw}")),
                         ("Device", drill_url("jaylym-devices", "device", "${__value.raw}")),
                     )
                 ),
@@ -162,13 +161,13 @@ def build() -> Board:
         .column("rule", "Rule")
         .column("state", "State")
         .column("summary", "Summary")
-        .column("okrug", "Okrug")
+        .column("okrug_id", "Okrug")
         .column("pasture_id", "Pasture")
-        .column("herd_id", "Herd")
+        .column("herd_ids", "Herds")
         .column("device_id", "Device")
         .column("updated_at", "Updated", "timestamp")
         .column("resolved_at", "Resolved", "timestamp")
-        .column("id", "Id", "number"),
+        .column("id", "Id"),
     )
     board.add(
         timeseries_panel(

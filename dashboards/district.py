@@ -67,7 +67,7 @@ def build() -> Board:
         .with_transformation(transformation("organize", {"renameByName": {"id (count)": "count"}})),
         alerts_query(in_range=False)
         .param("state", "open")
-        .column("id", "id", "number")
+        .column("id", "id")
         .column("severity", "severity"),
     )
     board.add(
@@ -84,7 +84,7 @@ def build() -> Board:
         alerts_query(in_range=False)
         .param("state", "open")
         .param("rule", "device_offline")
-        .column("id", "id", "number")
+        .column("id", "id")
         .column("device_id", "device"),
     )
     board.add(
