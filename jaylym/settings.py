@@ -52,6 +52,8 @@ class InfluxConfig(BaseModel):
     batch_size: int = 5000
     flush_interval_s: float = 1.0
     gzip: bool = True
+    retries: int = Field(3, ge=0, le=10)
+    retry_backoff_s: float = Field(0.5, ge=0)
 
 
 def parse_mqtt_url(url: str) -> MqttConfig:
@@ -129,6 +131,24 @@ class Settings(BaseSettings):
         1.0, gt=0, description="Longest a partial batch waits before it is written, seconds."
     )
     influx_gzip: bool = Field(True, description="Gzip write bodies.")
+    influx_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries of a request after a 5xx, timeout or connection error, before "
+        "the store reports itself unavailable.",
+    )
+    influx_retry_backoff_s: float = Field(
+        0.5,
+        ge=0,
+        description="First retry delay, seconds; doubled per retry (capped at 10 s), with jitter.",
+    )
+    tsdb_retention_days: int = Field(
+        0,
+        ge=0,
+        description="Embedded SQLite store only: delete readings older than this many days "
+        "(checked at start and hourly). 0 keeps everything.",
+    )
 
     database_url: str | None = Field(
         None,
@@ -138,6 +158,65 @@ class Settings(BaseSettings):
 
     api_host: str = Field("127.0.0.1", description="Address `jaylym serve` binds to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port `jaylym serve` binds to.")
+
+    alerts_timezone: str = Field(
+        "Asia/Almaty",
+        description="IANA time zone in which alert messages show times (herders read local time).",
+    )
+    alerts_default_language: Literal["kk", "ru", "en"] = Field(
+        "kk", description="Language of alert messages for a recipient who has not chosen one."
+    )
+    alerts_delivery_db_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the alert delivery log (attempts, idempotency keys). "
+        "Default: SQLite file `<data_dir>/alerts-delivery.db`.",
+    )
+    delivery_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="Timeout of one delivery request (HTTP or MQTT PUBACK)."
+    )
+    delivery_max_attempts: int = Field(
+        8, ge=1, le=50, description="Attempts per alert delivery before it is marked failed."
+    )
+    delivery_backoff_base_s: float = Field(
+        5.0, gt=0, description="First retry delay; doubles each attempt, with random jitter."
+    )
+    delivery_backoff_max_s: float = Field(
+        600.0, gt=0, description="Longest delay between two delivery attempts (before jitter)."
+    )
+    delivery_max_retry_after_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Longest `retry_after` a channel may ask for (HTTP 429); beyond it the "
+        "delivery fails rather than waits.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key that signs alert webhooks. Webhooks are off when unset."
+    )
+    webhook_allow_http: bool = Field(
+        False, description="Allow plain `http://` webhook URLs (default: https only)."
+    )
+    sms_gateway: str = Field(
+        "mobizon",
+        description="SMS gateway template: `mobizon`, `smsc` (shipped in "
+        "api/alerts/channels/sms_gateways/) or the path of a JSON template of your own.",
+    )
+    sms_base_url: str | None = Field(
+        None, description="Override the gateway template's base URL (a proxy, a test server)."
+    )
+    sms_api_key: SecretStr | None = Field(
+        None, description="SMS gateway API key (Mobizon). SMS is off without credentials."
+    )
+    sms_login: str | None = Field(None, description="SMS gateway login (SMSC).")
+    sms_password: SecretStr | None = Field(None, description="SMS gateway password (SMSC).")
+    sms_sender: str | None = Field(
+        None, description="Registered sender name (alpha name); the gateway default when unset."
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        None, description="Telegram bot token for alert messages. Telegram is off when unset."
+    )
+    telegram_api_url: str = Field(
+        "https://api.telegram.org", description="Telegram Bot API base URL."
+    )
 
     grafana_url: str | None = Field(
         None, description="Grafana base URL that `jaylym grafana push` sends dashboards to."
@@ -160,6 +239,17 @@ class Settings(BaseSettings):
     @classmethod
     def _mqtt_url_parses(cls, value: str) -> str:
         parse_mqtt_url(value)
+        return value
+
+    @field_validator("alerts_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
         return value
 
     @model_validator(mode="after")
@@ -194,7 +284,64 @@ class Settings(BaseSettings):
             batch_size=self.influx_batch_size,
             flush_interval_s=self.influx_flush_interval_s,
             gzip=self.influx_gzip,
+            retries=self.influx_retries,
+            retry_backoff_s=self.influx_retry_backoff_s,
         )
+
+    def alerts_delivery(self) -> AlertsDeliveryConfig:
+        return AlertsDeliveryConfig(
+            timezone=self.alerts_timezone,
+            default_language=self.alerts_default_language,
+            db_url=self.alerts_delivery_db_url
+            or f"sqlite:///{self.data_dir / 'alerts-delivery.db'}",
+            timeout_s=self.delivery_timeout_s,
+            max_attempts=self.delivery_max_attempts,
+            backoff_base_s=self.delivery_backoff_base_s,
+            backoff_max_s=self.delivery_backoff_max_s,
+            max_retry_after_s=self.delivery_max_retry_after_s,
+            mqtt=self.mqtt(),
+            webhook_secret=self.webhook_secret,
+            webhook_allow_http=self.webhook_allow_http,
+            sms_gateway=self.sms_gateway,
+            sms_base_url=self.sms_base_url,
+            sms_api_key=self.sms_api_key,
+            sms_login=self.sms_login or "",
+            sms_password=self.sms_password,
+            sms_sender=self.sms_sender or "",
+            telegram_bot_token=self.telegram_bot_token,
+            telegram_api_url=self.telegram_api_url,
+        )
+
+    @property
+    def tsdb_path(self) -> Path:
+        """The embedded time-series store's file."""
+        return self.data_dir / "tsdb.sqlite3"
+
+
+class AlertsDeliveryConfig(BaseModel):
+    """What alert delivery needs: message locale defaults, retry policy, channel credentials."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str
+    default_language: Literal["kk", "ru", "en"]
+    db_url: str
+    timeout_s: float
+    max_attempts: int
+    backoff_base_s: float
+    backoff_max_s: float
+    max_retry_after_s: float
+    mqtt: MqttConfig
+    webhook_secret: SecretStr | None = None
+    webhook_allow_http: bool = False
+    sms_gateway: str
+    sms_base_url: str | None = None
+    sms_api_key: SecretStr | None = None
+    sms_login: str = ""
+    sms_password: SecretStr | None = None
+    sms_sender: str = ""
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str
 
 
 class SettingsError(Exception):

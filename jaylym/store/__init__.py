@@ -6,3 +6,28 @@
 
 Both pass the same contract test suite (`tests/jaylym/store/`).
 """
+
+from jaylym.store.base import (
+    LatestReading,
+    Point,
+    SoilSample,
+    StoreError,
+    StoreRejected,
+    StoreUnavailable,
+    TimeSeriesStore,
+)
+from jaylym.store.buffer import BufferedWriter, BufferFull
+from jaylym.store.factory import open_store
+
+__all__ = [
+    "BufferFull",
+    "BufferedWriter",
+    "LatestReading",
+    "Point",
+    "SoilSample",
+    "StoreError",
+    "StoreRejected",
+    "StoreUnavailable",
+    "TimeSeriesStore",
+    "open_store",
+]

@@ -1,0 +1,208 @@
+"""The time-series schema both stores keep, and the checks every reading passes first.
+
+InfluxDB (documented for dashboards in docs/storage.md):
+
+- `position`, tags `device`, `okrug`, `herd`; float fields `lat lon hdop sats alt bat seq
+  valid`, string field `qc`.
+- `soil`, tags `device`, `okrug`, `depth`; float fields `vwc tsoil bat seq valid`, string
+  field `qc`.
+
+`qc` is the comma-joined sorted quality flags, "" when valid; `valid` is 1.0 or 0.0. Every
+number is written as a float so no field ever changes type. Empty tags are omitted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jaylym.models import PositionReading, Reading, SoilReading, is_device_id
+from jaylym.store.base import (
+    MAX_TAG_VALUE_CHARS,
+    MAX_TS_MS,
+    MIN_TS_MS,
+    RESERVED_MEASUREMENTS,
+    StoreRejected,
+    is_identifier,
+)
+from jaylym.store.lineprotocol import decode_text, line, string_field, tag_value
+
+POSITION = "position"
+SOIL = "soil"
+MAX_DEPTH_CM = 10_000
+
+
+def check_device_id(device_id: str) -> str:
+    """Every device id from outside passes here before it reaches a query."""
+    if not isinstance(device_id, str) or not is_device_id(device_id):
+        raise ValueError(f"{device_id!r} is not a device id ([a-z0-9-]{{3,32}})")
+    return device_id
+
+
+def check_measurement(measurement: str) -> str:
+    """A generic-point measurement: an identifier, and not one of the readings'."""
+    if not is_identifier(measurement) or measurement in RESERVED_MEASUREMENTS:
+        raise ValueError(f"{measurement!r} is not a measurement of generic points")
+    return measurement
+
+
+def check_range(start_ms: int, end_ms: int) -> None:
+    for name, value in (("start_ms", start_ms), ("end_ms", end_ms)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an int (UTC milliseconds)")
+        if not MIN_TS_MS <= value <= MAX_TS_MS:
+            raise ValueError(f"{name} {value} is out of range")
+
+
+def qc_text(flags: frozenset[str]) -> str:
+    return ",".join(sorted(flags))
+
+
+def qc_flags(text: str | None) -> frozenset[str]:
+    return frozenset(text.split(",")) if text else frozenset()
+
+
+def validate(readings: Sequence[Reading]) -> None:
+    """Refuse the whole batch, naming the first bad reading, before anything is written."""
+    for index, reading in enumerate(readings):
+        problem = _problem(reading)
+        if problem:
+            raise StoreRejected(f"reading {index} of the batch: {problem}")
+
+
+def _problem(reading: Reading) -> str | None:
+    if not isinstance(reading, PositionReading | SoilReading):
+        return f"not a reading: {type(reading).__name__}"
+    if not isinstance(reading.device_id, str) or not is_device_id(reading.device_id):
+        return f"device id {reading.device_id!r} does not match [a-z0-9-]{{3,32}}"
+    if isinstance(reading.ts_ms, bool) or not isinstance(reading.ts_ms, int):
+        return "ts_ms must be an int"
+    if not MIN_TS_MS <= reading.ts_ms <= MAX_TS_MS:
+        return f"ts_ms {reading.ts_ms} is out of range"
+    for flag in reading.flags:
+        if not flag or "," in flag or len(flag) > 64:
+            return f"quality flag {flag!r} is not a short word"
+    tags = [reading.okrug] + (
+        [reading.herd_id or ""] if isinstance(reading, PositionReading) else []
+    )
+    for tag in tags:
+        if not isinstance(tag, str) or len(tag) > MAX_TAG_VALUE_CHARS:
+            return f"tag {tag!r} is not a string of at most {MAX_TAG_VALUE_CHARS} characters"
+    if isinstance(reading, SoilReading) and not 0 <= reading.depth_cm <= MAX_DEPTH_CM:
+        return f"depth {reading.depth_cm} cm is out of range"
+    for name, value in _numbers(reading).items():
+        if value is not None and (isinstance(value, bool) or not math.isfinite(value)):
+            return f"{name}={value!r} is not a finite number"
+    return None
+
+
+def _numbers(reading: Reading) -> dict[str, float | None]:
+    if isinstance(reading, PositionReading):
+        return {
+            "lat": reading.lat,
+            "lon": reading.lon,
+            "hdop": reading.hdop,
+            "sats": reading.sats,
+            "alt": reading.alt,
+            "bat": reading.bat,
+            "seq": reading.seq,
+        }
+    return {"vwc": reading.vwc, "tsoil": reading.tsoil, "bat": reading.bat, "seq": reading.seq}
+
+
+def reading_line(reading: Reading) -> str:
+    """The line-protocol line of one validated reading (the hot path of every write).
+
+    Keys are our constants and the device id matched its pattern, so only okrug and herd need
+    escaping; `generic_reading_line` is the checked equivalent it is tested against.
+    """
+    if isinstance(reading, PositionReading):
+        head = f"{POSITION},device={reading.device_id}"
+        if reading.herd_id:
+            head += f",herd={tag_value(reading.herd_id)}"
+        if reading.okrug:
+            head += f",okrug={tag_value(reading.okrug)}"
+        fields = f"lat={float(reading.lat)!r},lon={float(reading.lon)!r}"
+        for name in ("hdop", "sats", "alt", "bat"):
+            value = getattr(reading, name)
+            if value is not None:
+                fields += f",{name}={float(value)!r}"
+    else:
+        head = f"{SOIL},depth={reading.depth_cm},device={reading.device_id}"
+        if reading.okrug:
+            head += f",okrug={tag_value(reading.okrug)}"
+        fields = f"vwc={float(reading.vwc)!r}"
+        for name in ("tsoil", "bat"):
+            value = getattr(reading, name)
+            if value is not None:
+                fields += f",{name}={float(value)!r}"
+    valid = "1.0" if reading.valid else "0.0"
+    qc = string_field(qc_text(reading.flags)) if reading.flags else '""'
+    return f"{head} {fields},seq={float(reading.seq)!r},valid={valid},qc={qc} {reading.ts_ms}"
+
+
+def generic_reading_line(reading: Reading) -> str:
+    """`reading_line` through the generic, fully checked encoder (for tests)."""
+    fields: dict[str, float | str | None] = {
+        k: None if v is None else float(v) for k, v in _numbers(reading).items()
+    }
+    fields["valid"] = 1.0 if reading.valid else 0.0
+    fields["qc"] = qc_text(reading.flags)
+    if isinstance(reading, PositionReading):
+        tags = {"device": reading.device_id, "okrug": reading.okrug, "herd": reading.herd_id or ""}
+        return line(POSITION, tags, fields, reading.ts_ms)
+    tags = {"device": reading.device_id, "okrug": reading.okrug, "depth": str(reading.depth_cm)}
+    return line(SOIL, tags, fields, reading.ts_ms)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else round(value)
+
+
+def _text(value: Any) -> str:
+    return decode_text(value) if isinstance(value, str) else ""
+
+
+def position_from_row(device_id: str, row: Mapping[str, Any]) -> PositionReading:
+    """A position from an InfluxDB row (`time` in ms, fields and tag columns)."""
+    herd = _text(row.get("herd"))
+    return PositionReading(
+        device_id=device_id,
+        ts_ms=int(row["time"]),
+        seq=round(row.get("seq") or 0),
+        lat=float(row["lat"]),
+        lon=float(row["lon"]),
+        okrug=_text(row.get("okrug")),
+        herd_id=herd or None,
+        hdop=_opt_float(row.get("hdop")),
+        sats=_opt_int(row.get("sats")),
+        alt=_opt_float(row.get("alt")),
+        bat=_opt_float(row.get("bat")),
+        flags=qc_flags(_text(row.get("qc"))),
+    )
+
+
+def soil_from_row(device_id: str, row: Mapping[str, Any]) -> SoilReading:
+    return SoilReading(
+        device_id=device_id,
+        ts_ms=int(row["time"]),
+        seq=round(row.get("seq") or 0),
+        depth_cm=int(row["depth"]),
+        vwc=float(row["vwc"]),
+        okrug=_text(row.get("okrug")),
+        tsoil=_opt_float(row.get("tsoil")),
+        bat=_opt_float(row.get("bat")),
+        flags=qc_flags(_text(row.get("qc"))),
+    )
+
+
+def reading_key(reading: Reading) -> tuple[int, int, int]:
+    """Sort key inside one device: time, positions before soil, then depth."""
+    if isinstance(reading, SoilReading):
+        return (reading.ts_ms, 1, reading.depth_cm)
+    return (reading.ts_ms, 0, 0)
