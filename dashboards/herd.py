@@ -89,8 +89,8 @@ def build() -> Board:
     board.add(
         bargauge_panel(
             "Time per pasture",
-            "Herd-hours on each pasture: the integral of the share of the herd's collars "
-            "inside it, from the grazing engine's evaluations.",
+            "Herd-hours on each pasture over the time range (the share of the herd's collars "
+            "inside it, integrated exactly by the grazing engine).",
             unit="h",
         ).data_links(
             [
@@ -103,7 +103,7 @@ def build() -> Board:
             ]
         ),
         q(
-            f"""SELECT integral("frac", 1h) AS "hours" FROM "pasture_herd"
+            f"""SELECT spread("hours") AS "hours" FROM "pasture_herd"
             WHERE {HERD} AND {PASTURE} AND $timeFilter GROUP BY "pasture" """,
             "hours",
             tags=("pasture",),

@@ -73,9 +73,19 @@ def _time_range(board: dict[str, Any], panel: dict[str, Any], now_ms: int) -> tu
     return now_ms - duration_ms(relative), now_ms
 
 
-def _stations_of(pastures: tuple[str, ...]) -> tuple[str, ...]:
-    okrugs = {p[0] for p in seeding.PASTURES if p[1] in pastures}
-    return tuple(device for device, okrug in seeding.STATIONS if okrug in okrugs)
+def _stations_of(pastures: tuple[str, ...], seeded: seeding.Seeded) -> tuple[str, ...]:
+    """What the API lists for these pastures: the stations the engine used for moisture."""
+    last = seeded.results[max(seeded.results)]
+    return tuple(
+        sorted(
+            {
+                station
+                for p in last.pastures
+                if p.pasture_id in pastures
+                for station in p.moisture.stations
+            }
+        )
+    )
 
 
 def resolve_variables(board: dict[str, Any], influx: Influx) -> dict[str, Variable]:
@@ -104,7 +114,9 @@ def resolve_variables(board: dict[str, Any], influx: Influx) -> dict[str, Variab
         elif kind == "query" and name == "station":
             # From the API (GET /api/v1/pastures/{id}/grazing -> stations): the seeded stations
             # of the selected pasture's okrug stand in for it.
-            resolved[name] = Variable(_stations_of(resolved["pasture"].values), multi=True)
+            resolved[name] = Variable(
+                _stations_of(resolved["pasture"].values, influx.seeded), multi=True
+            )
         else:
             raise AssertionError(f"no resolution for variable {name} ({kind})")
     return resolved
@@ -213,21 +225,59 @@ def test_distance_per_day_matches_the_geodesic_length(influx_db: Influx) -> None
     km = sum(r["km"] for r in _rows(series) if r["device"] == device)
     board, _panel = _only("herd", "Distance per day")
     start = influx_db.seeded.now_ms - duration_ms(board["time"]["from"])
-    fixes = [f for f in influx_db.seeded.valid_fixes[device] if f[0] >= start]
+    fixes = [f for f in influx_db.seeded.valid_fixes[device] if f.ts_ms >= start]
     geod = Geod(ellps="WGS84")
-    metres = sum(geod.inv(a[2], a[1], b[2], b[1])[2] for a, b in itertools.pairwise(fixes))
+    metres = sum(geod.inv(a.lon, a.lat, b.lon, b.lat)[2] for a, b in itertools.pairwise(fixes))
     assert km > 5
     assert km == pytest.approx(metres / 1000, rel=0.01)
 
 
-def test_time_per_pasture_integrates_the_herd_share(influx_db: Influx) -> None:
+def _engine_hours(influx: Influx, herd: str, start_ms: int) -> dict[str, float]:
+    """Herd-hours per pasture the grazing engine counted between the first evaluation in
+    the range and the last."""
+    ticks = sorted(t for t in influx.seeded.results if t >= start_ms)
+
+    def hours_at(tick: int) -> dict[str, float]:
+        return {
+            p.pasture_id: h.hours
+            for p in influx.seeded.results[tick].pastures
+            for h in p.herds
+            if h.herd_id == herd
+        }
+
+    first, last = hours_at(ticks[0]), hours_at(ticks[-1])
+    return {p: last[p] - first.get(p, 0.0) for p in last}
+
+
+def test_time_per_pasture_is_the_engines_herd_hours(influx_db: Influx) -> None:
+    herd = "sogety-h1"
     hours = {
         r["pasture"]: r["hours"]
-        for r in _rows(_run(influx_db, "herd", "Time per pasture", herd=("sogety-h1",)))
+        for r in _rows(_run(influx_db, "herd", "Time per pasture", herd=(herd,)))
     }
-    # sogety-h1 grazes p3 from 13:00 to 17:00 local and p1 the rest of the day: 4 h vs 20 h.
-    assert hours["sogety-p3"] / hours["sogety-p1"] == pytest.approx(4 / 20, rel=0.05)
-    assert sum(hours.values()) == pytest.approx(7 * 24, rel=0.02)
+    board, _panel = _only("herd", "Time per pasture")
+    start = influx_db.seeded.now_ms - duration_ms(board["time"]["from"])
+    expected = _engine_hours(influx_db, herd, start)
+    assert hours == pytest.approx(expected, rel=1e-9)
+    # The herd is driven to p3 from 13:00 to 17:00 local and walks about an hour each way.
+    assert 2.5 * 7 < hours["sogety-p3"] < 4.5 * 7
+    assert hours["sogety-p1"] > 4 * hours["sogety-p3"]
+
+
+def test_pasture_stats_show_the_engines_latest_figures(influx_db: Influx) -> None:
+    last = influx_db.seeded.results[max(influx_db.seeded.results)]
+    pasture = next(p for p in last.pastures if p.pasture_id == "sogety-p1")
+    shown = {
+        field: _run(influx_db, "pasture", title, pasture=("sogety-p1",))[0]["values"][0][1]
+        for title, field in (
+            ("Season utilisation", "utilisation"),
+            ("LU present now", "lu"),
+            ("Moisture factor now", "moisture_factor"),
+        )
+    }
+    assert shown["utilisation"] == pytest.approx(pasture.utilisation)
+    assert shown["lu"] == pytest.approx(pasture.current_lu)
+    assert shown["moisture_factor"] == pytest.approx(pasture.moisture.factor)
 
 
 def test_devices_reporting_counts_collars_and_stations(influx_db: Influx) -> None:
