@@ -91,12 +91,12 @@ class Board:
             )
         )
 
-    def row(self, title: str) -> None:
-        self.builder.with_row(dash.Row(title).id(self._take_id()))
-
     def add(self, panel: Any, *queries: tuple[InfluxQL, Expect] | Infinity) -> None:
-        """Add `panel` with its queries, lettered A, B, … in order."""
-        title = panel._internal.title
+        """Add `panel` with its queries, lettered A, B, … in order.
+
+        `panel` is any SDK panel builder (timeseries.Panel, stat.Panel…): they share these
+        methods but no base class that declares them, hence `Any`."""
+        title = panel.build().title
         if title in self._titles:
             raise ValueError(f"{self.uid}: two panels titled {title!r}")
         self._titles.add(title)
@@ -137,7 +137,7 @@ def q(
 # ---------------------------------------------------------------- template variables
 
 
-def _tag_values(
+def tag_values_var(
     name: str,
     label: str,
     query: str,
@@ -162,7 +162,7 @@ def _tag_values(
 
 
 def okrug_var() -> dash.QueryVariable:
-    return _tag_values(
+    return tag_values_var(
         "okrug",
         "Okrug",
         'SHOW TAG VALUES FROM "position", "soil", "pasture_state" WITH KEY = "okrug"',
@@ -171,7 +171,7 @@ def okrug_var() -> dash.QueryVariable:
 
 
 def herd_var(*, multi: bool = True) -> dash.QueryVariable:
-    return _tag_values(
+    return tag_values_var(
         "herd",
         "Herd",
         f'SHOW TAG VALUES FROM "position" WITH KEY = "herd" WHERE {OKRUG}',
@@ -181,7 +181,7 @@ def herd_var(*, multi: bool = True) -> dash.QueryVariable:
 
 
 def pasture_var(*, multi: bool = True) -> dash.QueryVariable:
-    return _tag_values(
+    return tag_values_var(
         "pasture",
         "Pasture",
         f'SHOW TAG VALUES FROM "pasture_state" WITH KEY = "pasture" WHERE {OKRUG}',

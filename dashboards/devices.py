@@ -9,11 +9,11 @@ from grafana_foundation_sdk.models import dashboard as model
 from dashboards.common import (
     OKRUG,
     Board,
-    _tag_values,
     alert_annotations,
     builtin_annotations,
     q,
     standard_variables,
+    tag_values_var,
     thresholds,
 )
 from dashboards.panels import by_name, table_panel, timeseries_panel, transformation
@@ -26,7 +26,7 @@ LOSS_STEPS = ((None, "green"), (1, "orange"), (5, "red"))
 
 
 def device_var() -> dash.QueryVariable:
-    return _tag_values(
+    return tag_values_var(
         "device",
         "Device",
         f'SHOW TAG VALUES FROM "position", "soil" WITH KEY = "device" WHERE {OKRUG}',
