@@ -89,6 +89,9 @@ def push(
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
-    for kind, uids in report.as_dict().items():
-        for uid in uids:
+    typer.echo(f"Grafana {report.grafana_version or '(version unknown)'} at {url}")
+    for kind in ("created", "updated", "unchanged"):
+        for uid in getattr(report, kind):
             typer.echo(f"{kind:9} {uid}")
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)

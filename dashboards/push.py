@@ -16,6 +16,7 @@ from grafana_client.client import GrafanaClientError
 
 from dashboards import build, provisioning
 from dashboards.common import FOLDER_TITLE, FOLDER_UID
+from dashboards.queries import INFINITY_TYPE
 
 # Fields Grafana adds or owns on a stored dashboard, ignored when comparing.
 _SERVER_OWNED = ("id", "version")
@@ -23,14 +24,34 @@ _SERVER_OWNED = ("id", "version")
 
 @dataclass
 class PushReport:
-    """What a push changed, by uid."""
+    """What a push changed, by uid, and what the target Grafana lacks."""
 
+    grafana_version: str = ""
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, list[str]]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "grafana_version": self.grafana_version,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "warnings": self.warnings,
+        }
+
+
+def _check_target(api: Any, report: PushReport) -> None:
+    """Which Grafana this is, and whether the API datasource's plugin is installed."""
+    info = api.health.check() or {}
+    report.grafana_version = str(info.get("version", ""))
+    plugins = {p.get("id") for p in api.plugin.list() or []}
+    if INFINITY_TYPE not in plugins:
+        report.warnings.append(
+            f"plugin {INFINITY_TYPE} is not installed: the alert and pasture-map panels will "
+            f"fail until it is (GF_INSTALL_PLUGINS={INFINITY_TYPE})"
+        )
 
 
 def _missing(exc: GrafanaClientError) -> bool:
@@ -116,6 +137,7 @@ def push(
     # grafana-client is untyped; its element APIs return decoded JSON.
     api: Any = GrafanaApi.from_url(url, credential=token, timeout=timeout)
     report = PushReport()
+    _check_target(api, report)
     _ensure_folder(api, report)
     for source in provisioning.datasources(values):
         # `editable` is a provisioning-file key; the HTTP API does not know it.

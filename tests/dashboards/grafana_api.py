@@ -26,6 +26,8 @@ class Recorded:
 @dataclass
 class GrafanaState:
     token: str
+    version: str = "11.3.0"
+    plugins: list[str] = field(default_factory=lambda: ["yesoreyeram-infinity-datasource"])
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     datasources: dict[str, dict[str, Any]] = field(default_factory=dict)
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> {dashboard, meta}
@@ -102,6 +104,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         s = self.state
+        if path == "/api/frontend/settings":
+            return 200, {"buildInfo": {"version": s.version, "edition": "Open Source"}}
+        if path == "/api/plugins":
+            core = ["influxdb", "prometheus", "geomap", "timeseries"]
+            return 200, [{"id": p, "name": p} for p in core + s.plugins]
         if m := re.fullmatch(r"/api/folders/([\w-]+)", path):
             uid = m.group(1)
             if uid not in s.folders:

@@ -57,6 +57,8 @@ def test_first_push_creates_everything_in_one_folder(grafana: GrafanaApiServer) 
     result = _push(grafana)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
+    assert report["grafana_version"] == "11.3.0"
+    assert report["warnings"] == []
     assert set(report["created"]) == {
         f"folder/{FOLDER_UID}",
         f"datasource/{INFLUX_UID}",
@@ -139,3 +141,24 @@ def test_push_without_url_is_a_usage_error() -> None:
     result = runner.invoke(app, ["grafana", "push"], env={"JAYLYM_GRAFANA_URL": ""})
     get_settings.cache_clear()
     assert result.exit_code == 2
+
+
+def test_push_warns_when_the_infinity_plugin_is_missing(grafana: GrafanaApiServer) -> None:
+    grafana.state.plugins = []
+    result = _push(grafana)
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads(result.output)["warnings"]
+    assert "yesoreyeram-infinity-datasource is not installed" in warning
+    assert len(grafana.state.dashboards) == 5  # pushed all the same
+
+
+def test_plain_output_names_version_changes_and_warnings(grafana: GrafanaApiServer) -> None:
+    grafana.state.plugins = []
+    get_settings.cache_clear()
+    result = runner.invoke(
+        app, ["grafana", "push", "--url", grafana.url, "--token", TOKEN], env=ENV
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Grafana 11.3.0 at {grafana.url}" in result.output
+    assert "created   dashboard/jaylym-district" in result.output
+    assert "warning: plugin yesoreyeram-infinity-datasource is not installed" in result.output
