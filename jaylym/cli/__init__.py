@@ -24,6 +24,7 @@ app = typer.Typer(
 # name -> "module:attribute" of a typer.Typer mounted as a command group.
 GROUPS: dict[str, str] = {
     "settings": "jaylym.cli.settings_cmd:app",
+    "firmware": "jaylym.cli.firmware_cmd:app",
     "grafana": "dashboards.cli:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
@@ -31,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "version": "jaylym.cli.settings_cmd:version",
     "serve": "api.cli:serve",
     "demo": "api.cli:demo",
+    "nmea": "jaylym.cli.firmware_cmd:nmea",
+    "simulate": "jaylym.cli.firmware_cmd:simulate",
 }
 
 
