@@ -9,7 +9,10 @@
 - The ingest's `device_stats` and `dlq` increments (docs/storage-dashboards.md) are written
   as generic points too.
 
-Times end at "now", so the dashboards' relative ranges see data.
+Times end at "now", so the dashboards' relative ranges see data. The firmware simulator
+(`jaylym simulate`) stamps readings with the real clock and reaches the store only through
+the broker and the ingest, so it cannot lay down a past week in a second; this scripted week
+goes through the same store and engine code instead.
 """
 
 from __future__ import annotations
