@@ -42,6 +42,8 @@ class SimDevice:
     nofix_p: float = 0.03
     ca: Path | None = None  # the broker's CA certificate (PEM or DER), for mqtts://
     extra: dict[str, Any] = field(default_factory=dict)
+    # More of the simulated world (boards/sim.py): battery, drain_ma, clock.
+    sim_options: dict[str, Any] = field(default_factory=dict)
 
     def provision(self) -> Path:
         """Write device.json; the queue and config already in the folder are kept."""
@@ -58,6 +60,7 @@ class SimDevice:
             sim["seed"] = self.seed
         if self.track is not None:
             sim["track"] = str(Path(self.track).resolve())
+        sim.update(self.sim_options)
         doc = {
             "id": self.device_id,
             "kind": self.kind,

@@ -11,8 +11,11 @@
 - Battery: a charge draining with each wake and with sleep current, voltage on a Li-ion curve.
 
 Options come from device.json "sim": speed (simulated seconds per real second), track, seed,
-nofix_p. Timestamps are the host's real clock (so the server accepts them); `speed` shortens
-the sleeps and the GNSS epochs, and the models advance by simulated time.
+nofix_p, battery (initial charge, 0..1), drain_ma (extra current while asleep: a failing
+solar charger), clock. Timestamps are the host's real clock (so the server accepts them);
+`speed` shortens the sleeps and the GNSS epochs, and the models advance by simulated time.
+With "clock": {"t0_ms", "real0_ms"} (the demo) timestamps run `speed` times as fast as the
+host's clock from t0_ms at real0_ms, never past the host's clock.
 """
 
 import json
@@ -106,6 +109,9 @@ class Board:
         self.speed = float(opts.get("speed", 1.0))
         self.track = opts.get("track")
         self.nofix_p = float(opts.get("nofix_p", 0.03))
+        clock = opts.get("clock")
+        self._clock = (int(clock["t0_ms"]), int(clock["real0_ms"])) if clock else None
+        self.drain_ma = float(opts.get("drain_ma", 0.0))
         self.state_path = join(root, "sim.json")
         raw = read_bytes(self.state_path)
         self.s = json.loads(raw) if raw else self._fresh(opts)
@@ -147,7 +153,11 @@ class Board:
     # -- time ----------------------------------------------------------------------------
 
     def now_ms(self):
-        return unix_ms()
+        real = unix_ms()
+        if self._clock is None:
+            return real
+        t0, real0 = self._clock
+        return min(real, t0 + int((real - real0) * self.speed))
 
     def set_time_ms(self, unix_ms_):
         pass  # the host clock is the RTC
@@ -177,6 +187,8 @@ class Board:
         self._wait(ms)
         self.s["wakes"] = self.s.get("wakes", 0) + 1
         self._drain(25.0, 4000)  # an awake cycle: ~25 mA for ~4 s
+        if self.drain_ma:
+            self._drain(self.drain_ma, ms)
 
     def network_up(self):
         return True

@@ -188,3 +188,36 @@ def test_soil_station_replays_a_real_moisture_record(
     for i, r in enumerate(rows):
         # wake i is i * 30 min into the record: hour i // 2
         assert abs(r["vwc"][0] - values[i // 2]) < 1.5, (i, r["vwc"], values[: i // 2 + 2])
+
+
+def test_demo_clock_runs_speed_times_faster_and_never_ahead(tmp_path: Path) -> None:
+    compat = firmware_module("common.compat")
+    real0 = compat.unix_ms()
+    t0 = real0 - 10 * DAY_MS
+    board = _board(tmp_path, "collar", speed=3600.0, clock={"t0_ms": t0, "real0_ms": real0})
+    first = board.now_ms()
+    assert t0 <= first < t0 + 3600 * 1000  # well under a real second has passed
+    sleep = firmware_module("common.compat").sleep_ms
+    sleep(50)
+    # 50 ms real is 180 s simulated
+    assert board.now_ms() - first >= 170_000
+    # A clock started in the past catches up with the host's and then stays on it.
+    late = _board(
+        tmp_path / "late", "collar", speed=3600.0, clock={"t0_ms": real0 - 1000, "real0_ms": real0}
+    )
+    sleep(10)
+    assert late.now_ms() <= compat.unix_ms()
+    assert _board(tmp_path / "plain", "collar").now_ms() >= real0
+
+
+def test_sleep_drain_runs_a_battery_low(tmp_path: Path) -> None:
+    board = _board(tmp_path, "soil", battery=0.6, drain_ma=25.0)
+    assert board.battery_v() > 3.52
+    for _ in range(10):  # five hours of half-hourly wakes
+        board.deep_sleep(1_800_000)
+    assert board.battery_v() < 3.5
+    (tmp_path / "steady").mkdir()
+    steady = _board(tmp_path / "steady", "soil", battery=0.6)
+    for _ in range(10):
+        steady.deep_sleep(1_800_000)
+    assert steady.battery_v() > 3.52
