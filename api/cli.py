@@ -1,6 +1,8 @@
-"""`jaylym serve` and, until the demo lands, `jaylym demo`."""
+"""`jaylym serve` and `jaylym demo`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -50,6 +52,41 @@ def ensure_schema(url: str) -> None:
         engine.dispose()
 
 
-def demo(port: int = typer.Option(8000, help="Port of the demo's API.")) -> None:
-    """Run the demo on embedded defaults (for now: the API alone)."""
-    serve(host="127.0.0.1", port=port)
+def demo(
+    port: int = typer.Option(8000, help="Port of the demo's API and page."),
+    speed: float = typer.Option(
+        360.0,
+        min=1.0,
+        help="Simulated seconds per real second (360: one simulated hour every 10 s).",
+    ),
+    duration: float = typer.Option(
+        1200.0,
+        min=5.0,
+        help="Stop after this many real seconds (Ctrl-C stops earlier). Simulated time starts "
+        "duration x speed in the past (at most 6 days) and reaches the present at the end.",
+    ),
+    data_dir: Path = typer.Option(
+        Path("var/demo"), help="Where the demo keeps its state (emptied at start)."
+    ),
+    max_micropython: int = typer.Option(
+        32,
+        min=0,
+        help="Devices on the MicroPython unix port at most; the rest run the same firmware "
+        "on CPython.",
+    ),
+) -> None:
+    """The whole platform on embedded defaults, with a simulated Sogety okrug."""
+    from jaylym.demo.runner import DemoOptions, run
+
+    options = DemoOptions(
+        port=port,
+        speed=speed,
+        duration_s=duration,
+        data_dir=data_dir,
+        max_micropython=max_micropython,
+    )
+    try:
+        options.check()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    run(options)

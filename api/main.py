@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import jaylym
+from api import web
 from api.core import problems
 from api.core.config import ApiConfig
 from api.core.ratelimit import FailureLimiter
@@ -123,6 +124,7 @@ def create_app(
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    web.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

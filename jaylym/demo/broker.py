@@ -56,6 +56,8 @@ class EmbeddedBroker:
     def start(self, timeout: float = 15.0) -> None:
         # amqtt logs every packet at INFO; the demo prints what matters itself.
         logging.getLogger("amqtt").setLevel(logging.WARNING)
+        # amqtt's session state machine (the `transitions` package) logs every change at INFO.
+        logging.getLogger("transitions").setLevel(logging.WARNING)
         self._thread = threading.Thread(target=self._run, name="amqtt-broker", daemon=True)
         self._thread.start()
         wait_until(
