@@ -63,6 +63,7 @@ class Demo:
     feed: Any = None
     seeded: Any = None
     app: Any = None
+    broker_url: str = ""
 
     # -- start ----------------------------------------------------------------------------
 
@@ -89,6 +90,7 @@ class Demo:
         broker = EmbeddedBroker()
         broker.start()
         self._stack.append(("broker", broker.stop))
+        self.broker_url = broker.url
         settings = self._settings(data, broker.url)
         self.clock = SimClock.ending_now_plus(opts.speed, opts.lead_s / opts.speed)
 
@@ -332,8 +334,9 @@ class Demo:
                     f"  Data          {data}",
                     f"  Devices       {len(fleet.devices)} running the real firmware: "
                     f"{fleet.on_micropython} on MicroPython, {fleet.on_cpython} on CPython",
-                    "  Broker        embedded amqtt (MQTT 3.1.1): no persistent sessions across "
-                    "reconnects, so the no-loss promise holds on Mosquitto only",
+                    f"  Broker        {self.broker_url} (embedded amqtt, MQTT 3.1.1: no "
+                    "persistent sessions across reconnects, so the ingest's no-loss promise holds "
+                    "on Mosquitto only)",
                     "Alerts as they fire (the herder's language, then English). Ctrl-C to stop.",
                 ]
             )
