@@ -256,3 +256,18 @@ def test_dockerfile_copies_every_package_the_wheel_needs() -> None:
     text = (ROOT / "deploy/Dockerfile").read_text()
     copied = set(re.findall(r"^COPY (\w+) \./\1$", text, re.M))
     assert packages <= copied, f"not copied into the build stage: {packages - copied}"
+
+
+def test_readme_deploy_steps_run_real_commands(tmp_path: Path) -> None:
+    """The "Deploy for a district" steps name `jaylym` commands the CLI really parses."""
+    a_file = tmp_path / "pastures.geojson"
+    a_file.write_text("{}")
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Deploy for a district", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"compose exec api (jaylym [^\n`]+)", section)
+    assert len(commands) >= 4, commands
+    for line in commands:
+        argv = line.split()[1:]
+        # A path in the prose stands for a file that exists when the command runs.
+        argv = [str(a_file) if a.startswith("/path") else a for a in argv]
+        _resolve(argv)
