@@ -26,6 +26,7 @@ DEFAULT_SPEED = 360.0  # simulated seconds per real second: an hour every 10 s
 # in the present once the simulated clock has caught up (timestamps then advance in real time).
 MAX_LEAD_DAYS = 6
 STEP_TIMEOUT_S = 15.0
+FIRST_READINGS_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -98,8 +99,11 @@ class Demo:
         self._api(settings)
         self._seed(settings, engine)
         self._ingest(settings, engine)
-        self._alerts(settings, engine)
         self._fleet(settings, data, broker.url)
+        # The engine starts once every device has reported: a fleet still booting would
+        # otherwise read as devices gone silent.
+        self._wait_first_readings(settings)
+        self._alerts(settings, engine)
         self._banner(data)
 
     def _settings(self, data: Path, broker_url: str) -> Any:
@@ -223,6 +227,27 @@ class Demo:
             thread.join(timeout=STEP_TIMEOUT_S)
 
         self._stack.append(("ingest", halt))
+
+    def _wait_first_readings(self, settings: Any) -> None:
+        from jaylym.store import open_store
+
+        wanted = {d.device_id for d in self.fleet.devices}
+        store = open_store(settings)
+        deadline = time.monotonic() + FIRST_READINGS_TIMEOUT_S
+        try:
+            while time.monotonic() < deadline:
+                missing = wanted - store.last_seen().keys()
+                if not missing:
+                    return
+                if self.fleet.alive() == 0:
+                    raise RuntimeError(f"the devices stopped; logs in {self.fleet.log_dir}")
+                time.sleep(0.2)
+        finally:
+            store.close()
+        self.write(
+            f"note: {len(missing)} device(s) not heard from after "
+            f"{FIRST_READINGS_TIMEOUT_S:g} s: {', '.join(sorted(missing))}"
+        )
 
     def _alerts(self, settings: Any, engine: Any) -> None:
         from api.alerts.engine import AlertEngine, EngineConfig, LoopThread

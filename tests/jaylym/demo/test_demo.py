@@ -150,6 +150,9 @@ def test_scripted_alerts_fire_within_two_minutes(demo: DemoProcess) -> None:
     (ARTIFACTS / "demo-output.txt").write_text(demo.text())
     assert set(timings) == set(SCRIPTED), demo.text()
     assert all(t < TWO_MINUTES for t in timings.values()), timings
+    # Nothing else than the script and what follows from it (the commons and the meadow
+    # are overstocked too): no device reads as silent, no collar as immobile.
+    assert set(opened) <= {*SCRIPTED, "overstocked"}, demo.text()
 
 
 def test_alerts_print_in_the_herders_language_and_english(demo: DemoProcess) -> None:
