@@ -50,7 +50,8 @@
   const graticule = L.layerGroup().addTo(map);
   function drawGraticule() {
     graticule.clearLayers();
-    const b = map.getBounds();
+    // Beyond the view, so panning never shows the grid's edge before the next redraw.
+    const b = map.getBounds().pad(1);
     const step = map.getZoom() >= 12 ? 0.01 : map.getZoom() >= 10 ? 0.05 : 0.5;
     const style = { color: "#c9c2a8", weight: 1, interactive: false };
     for (let lat = Math.floor(b.getSouth() / step) * step; lat <= b.getNorth(); lat += step)
@@ -58,7 +59,7 @@
     for (let lon = Math.floor(b.getWest() / step) * step; lon <= b.getEast(); lon += step)
       L.polyline([[b.getSouth(), lon], [b.getNorth(), lon]], style).addTo(graticule);
   }
-  map.on("moveend", drawGraticule);
+  map.on("moveend resize", drawGraticule);
   drawGraticule();
 
   const pastureLayer = L.geoJSON(null, {
