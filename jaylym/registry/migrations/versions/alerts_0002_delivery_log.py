@@ -44,9 +44,7 @@ def upgrade() -> None:
     op.create_table(
         "alert_delivery_attempts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column(
-            "delivery_id", sa.Integer, sa.ForeignKey("alert_deliveries.id"), nullable=False
-        ),
+        sa.Column("delivery_id", sa.Integer, sa.ForeignKey("alert_deliveries.id"), nullable=False),
         sa.Column("attempt", sa.Integer, nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
