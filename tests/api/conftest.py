@@ -16,7 +16,6 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from api.alerts.engine.tables import alerts as alerts_table
-
 from api.core.config import ApiConfig
 from api.main import create_app
 from jaylym.models import PositionReading, Reading, SoilReading

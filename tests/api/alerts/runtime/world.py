@@ -133,7 +133,15 @@ def seed(session: Session, webhook_url: str, *, season: str = "year_round") -> W
             Device(id="collar-a2", kind="collar", okrug_id="sogety", herd_id="herd-askar"),
             Device(id="collar-b1", kind="collar", okrug_id="sogety", herd_id="herd-aigul"),
             Device(id="collar-b2", kind="collar", okrug_id="sogety", herd_id="herd-aigul"),
-            Device(id="soil-kt", kind="soil", okrug_id="sogety", lat=lat, lon=lon, depths_cm=[10]),
+            Device(
+                id="soil-kt",
+                kind="soil",
+                okrug_id="sogety",
+                lat=lat,
+                lon=lon,
+                depths_cm=[10],
+                expected_interval_s=6 * 3600,  # reports every 6 h in the scenarios
+            ),
             Device(
                 id="soil-silent",
                 kind="soil",
