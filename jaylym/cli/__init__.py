@@ -31,6 +31,7 @@ GROUPS: dict[str, str] = {
     "pasture": "api.commands.pasture:app",
     "herd": "api.commands.herd:app",
     "okrug": "api.commands.okrug:app",
+    "grafana": "dashboards.cli:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {
