@@ -6,6 +6,7 @@ Mounted before the pastures router: `/pastures/grazing` must not be read as a pa
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -17,7 +18,7 @@ from api.deps import AccessDep, StoreDep, authorize
 from api.grazing import GrazingConfig, GrazingModel
 from api.grazing.results import GrazingResult
 from api.routes._base import API, page
-from api.schemas.grazing import PastureGrazingRead
+from api.schemas.grazing import GrazingFeature, GrazingFeatureCollection, PastureGrazingRead
 from jaylym.models import datetime_to_ms
 from jaylym.registry.models import Pasture
 from jaylym.store.base import StoreError, TimeSeriesStore
@@ -76,15 +77,32 @@ def all_grazing(
     store: StoreDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[PastureGrazingRead]:
+    format: Literal["json", "geojson"] = Query(
+        "json", description="`geojson`: a FeatureCollection for map layers."
+    ),
+) -> Page[PastureGrazingRead] | GrazingFeatureCollection:
     rows, nxt = page(access.session, access.select(Pasture), Pasture.id, limit, cursor, str)
-    if not rows:
-        return Page(items=[], next_cursor=None)
-    config: GrazingConfig = request.app.state.grazing
-    model, intervals = _model(access, config, {p.id for p in rows})
-    now_ms = datetime_to_ms(datetime.now(UTC))
-    result = _evaluate(store, model, intervals, model.season_starts_ms(now_ms), now_ms)
-    return Page(items=_read(result), next_cursor=nxt)
+    items: list[PastureGrazingRead] = []
+    if rows:
+        config: GrazingConfig = request.app.state.grazing
+        model, intervals = _model(access, config, {p.id for p in rows})
+        now_ms = datetime_to_ms(datetime.now(UTC))
+        result = _evaluate(store, model, intervals, model.season_starts_ms(now_ms), now_ms)
+        items = _read(result)
+    if format == "json":
+        return Page(items=items, next_cursor=nxt)
+    by_id = {g.pasture_id: g for g in items}
+    features = [
+        GrazingFeature(
+            id=p.id,
+            geometry=p.geometry,
+            properties={"id": p.id, "name": p.name, "okrug": p.okrug_id, "status": p.status}
+            | by_id[p.id].model_dump(exclude={"pasture_id"}),
+        )
+        for p in rows
+        if p.id in by_id
+    ]
+    return GrazingFeatureCollection(features=features, next_cursor=nxt)
 
 
 @router.get(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, Field
 
 from api.schemas.common import example
@@ -35,6 +37,7 @@ class PastureGrazingRead(BaseModel):
             "capacity_lu_days_per_ha": 25.4,
             "utilisation": 0.449,
             "moisture_factor": 0.75,
+            "stations": ["soil-koktal-1"],
             "current_lu": 144.0,
             "current_density_lu_per_ha": 1.6,
             "herds_present": ["herd-askar"],
@@ -59,7 +62,66 @@ class PastureGrazingRead(BaseModel):
     )
     utilisation: float | None = Field(description="GP_p / C_p over the window.")
     moisture_factor: float
+    stations: list[str] = Field(
+        description="Soil stations the moisture factor came from (inside, or the nearest "
+        "within the radius)."
+    )
     current_lu: float = Field(description="LU present at the window's last millisecond.")
     current_density_lu_per_ha: float
     herds_present: list[str]
     herds: list[HerdGrazing]
+
+
+class GrazingFeature(BaseModel):
+    model_config = example(
+        {
+            "type": "Feature",
+            "id": "sogety-koktal",
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[77.3, 43.55], [77.32, 43.55], [77.32, 43.565], [77.3, 43.55]]],
+            },
+            "properties": {"id": "sogety-koktal", "name": "Көктал", "utilisation": 0.449},
+        }
+    )
+
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: dict[str, Any] = Field(description="The pasture's GeoJSON (Multi)Polygon.")
+    properties: dict[str, Any] = Field(
+        description="`id`, `name`, `okrug`, `status` and every grazing field."
+    )
+
+
+class GrazingFeatureCollection(BaseModel):
+    """`GET /pastures/grazing?format=geojson`: the map layer Grafana colours on utilisation."""
+
+    model_config = example(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": "sogety-koktal",
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [[77.3, 43.55], [77.32, 43.55], [77.32, 43.565], [77.3, 43.55]]
+                        ],
+                    },
+                    "properties": {
+                        "id": "sogety-koktal",
+                        "name": "Көктал",
+                        "okrug": "sogety",
+                        "status": "open",
+                        "utilisation": 0.449,
+                    },
+                }
+            ],
+            "next_cursor": None,
+        }
+    )
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[GrazingFeature]
+    next_cursor: str | None = None

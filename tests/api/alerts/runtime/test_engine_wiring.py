@@ -287,6 +287,27 @@ def test_alert_routes_are_scoped_by_role(wired_sqlite: Wired) -> None:
     assert rules("coordinator", rule="stray") == {"stray"}
     assert rules("coordinator", okrug="tau") == set()
     assert rules("admin", state="resolved") == set()
+    # The forms Grafana sends: comma-separated lists and a time range.
+    assert rules("coordinator", state="open,acknowledged", okrug="sogety,tau") == RULES
+    assert rules("coordinator", herd="herd-aigul,herd-askar") == RULES - {"device_offline"}
+    assert rules("coordinator", rule="stray,drought") == {"stray", "drought"}
+    before_any = "2026-06-30T00:00:00Z"
+    assert rules("admin", start=before_any, end="2026-07-01T00:05:00Z") == set()
+    assert rules("admin", start=before_any, end="2026-07-02T00:00:00Z") == RULES
+    bad = client.get("/api/v1/alerts", params={"state": "closed"}, headers=wired.auth("admin"))
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    # The flat fields the dashboards read.
+    items = client.get("/api/v1/alerts", headers=wired.auth("coordinator")).json()["items"]
+    stray = next(a for a in items if a["rule"] == "stray")
+    assert stray["okrug_id"] == "sogety"
+    assert stray["herd_ids"] == ["herd-aigul"]  # the herd wearing collar-b2
+    assert stray["resolved_at"] is None
+    assert stray["opened_at"].startswith("2026-07-01T")
+    assert stray["summary"].startswith("Herd off pasture at collar-b2: ")
+    overgrazing = next(a for a in items if a["rule"] == "overgrazing")
+    assert overgrazing["herd_ids"] == ["herd-aigul"]
+    assert "Көктал" in overgrazing["summary"]
     # A coordinator of another okrug cannot acknowledge, and learns nothing.
     some = client.get("/api/v1/alerts", headers=wired.auth("admin")).json()["items"][0]["id"]
     hidden = client.post(f"/api/v1/alerts/{some}/ack", headers=wired.auth("coordinator-tau"))

@@ -67,6 +67,7 @@ def test_pasture_grazing_over_a_window(wired: Wired, order: str) -> None:
     assert g["lu_days_per_ha"] == pytest.approx(expected_kok_tal_lu_days() / area, rel=1e-9)
     capacity = 1.0 * 0.5 / 11.8 * 1.0  # forage · utilisation / intake · moisture (no station data)
     assert g["moisture_factor"] == 1.0
+    assert g["stations"] == []  # soil-kt is registered but has no readings in this scenario
     assert g["capacity_lu_days_per_ha"] == pytest.approx(capacity, rel=1e-9)
     assert g["utilisation"] == pytest.approx(g["lu_days_per_ha"] / capacity, rel=1e-9)
     # At t+3h − 1 ms only collar-b1 is known (its fix of t+2h15 holds to t+3h): aigul's herd.
@@ -134,6 +135,16 @@ def test_every_pasture_over_the_current_season(wired_sqlite: Wired) -> None:
         if cursor is None:
             break
     assert sorted(seen) == ["demalys", "kok-tal", "zhailau"]
+    # The map layer: GeoJSON with the pasture's name, status and utilisation.
+    geo = client.get(
+        "/api/v1/pastures/grazing", params={"format": "geojson"}, headers=wired.auth("coordinator")
+    ).json()
+    assert geo.get("type") == "FeatureCollection", geo
+    props = {f["id"]: f["properties"] for f in geo["features"]}
+    assert props["kok-tal"]["name"] == "Көктал"
+    assert props["demalys"]["status"] == "resting"
+    assert props["kok-tal"]["utilisation"] == pytest.approx(items["kok-tal"]["utilisation"])
+    assert geo["features"][0]["geometry"]["type"] == "Polygon"
 
 
 def test_grazing_is_for_staff_and_scoped(wired_sqlite: Wired) -> None:
