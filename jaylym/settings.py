@@ -73,6 +73,15 @@ def parse_mqtt_url(url: str) -> MqttConfig:
     )
 
 
+def _json_object(value: str) -> object:
+    import json
+
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+
+
 class Settings(BaseSettings):
     """Jaylym's configuration. Each field is read from `JAYLYM_<FIELD NAME>`."""
 
@@ -217,6 +226,37 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field(
         "https://api.telegram.org", description="Telegram Bot API base URL."
     )
+    alert_evaluation_interval_s: float = Field(
+        60.0, gt=0, description="How often the alert engine evaluates every rule, seconds."
+    )
+    alert_repeat_interval_s: int = Field(
+        21600,
+        ge=0,
+        description="Re-notify an open, unacknowledged alert this often, seconds (0: never).",
+    )
+    alert_rules: str | None = Field(
+        None,
+        description="Alert thresholds overriding the defaults, as JSON, e.g. "
+        '`{"overgrazing": {"warning": 0.7}, "stray": {"sustain_s": 3600}}` '
+        "(keys as in docs/alerts.md; unknown keys are refused).",
+    )
+
+    grafana_url: str | None = Field(
+        None, description="Grafana base URL that `jaylym grafana push` sends dashboards to."
+    )
+    grafana_token: SecretStr | None = Field(
+        None,
+        description="Grafana service-account token (Editor or Admin) for `jaylym grafana push`.",
+    )
+    grafana_api_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Jaylym API base URL as Grafana reaches it (the `jaylym-api` datasource).",
+    )
+    grafana_api_token: SecretStr | None = Field(
+        None,
+        description="Read-only coordinator API token Grafana uses for alerts and pasture "
+        "polygons. Create it with `jaylym admin token create`.",
+    )
     token_pepper: SecretStr | None = Field(
         None,
         description="Secret mixed into API token hashes (HMAC-SHA256), so a leaked registry "
@@ -259,6 +299,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("alert_rules")
+    @classmethod
+    def _alert_rules_is_a_json_object(cls, value: str | None) -> str | None:
+        if value is not None and not isinstance(_json_object(value), dict):
+            raise ValueError("must be a JSON object")
         return value
 
     @model_validator(mode="after")
