@@ -15,9 +15,8 @@ from typer.testing import CliRunner
 from api.core.config import ApiConfig
 from api.main import create_app
 from jaylym.cli import app
-from jaylym.logs import configure_logging
 from jaylym.mqtt_passwd import read_entries, verify_password
-from jaylym.settings import Settings, get_settings
+from jaylym.settings import get_settings
 
 runner = CliRunner()
 PEPPER = "cli-test-pepper-0123456789"
@@ -32,9 +31,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
-    # The CLI's root callback pointed structlog at CliRunner's stderr, which is closed now;
-    # point it back at the real one so later tests can log.
-    configure_logging(Settings())
 
 
 def run(*args: str) -> Any:
