@@ -244,31 +244,22 @@ class Settings(BaseSettings):
         '`{"overgrazing": {"warning": 0.7}, "stray": {"sustain_s": 3600}}` '
         "(keys as in docs/alerts.md; unknown keys are refused).",
     )
-    token_pepper: SecretStr | None = Field(
+
+    grafana_url: str | None = Field(
+        None, description="Grafana base URL that `jaylym grafana push` sends dashboards to."
+    )
+    grafana_token: SecretStr | None = Field(
         None,
-        description="Secret mixed into API token hashes (HMAC-SHA256), so a leaked registry "
-        "database alone cannot verify tokens. Required in production.",
+        description="Grafana service-account token (Editor or Admin) for `jaylym grafana push`.",
     )
-    auth_fail_limit: int = Field(
-        10, ge=1, description="Failed API authentications per client before it is refused (429)."
+    grafana_api_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Jaylym API base URL as Grafana reaches it (the `jaylym-api` datasource).",
     )
-    auth_fail_window_s: float = Field(
-        60.0, gt=0, description="Window over which failed authentications are counted, seconds."
-    )
-    lu_cattle: float = Field(1.0, gt=0, le=10, description="Livestock units per head of cattle.")
-    lu_horse: float = Field(1.25, gt=0, le=10, description="Livestock units per horse.")
-    lu_sheep: float = Field(0.20, gt=0, le=10, description="Livestock units per sheep.")
-    lu_goat: float = Field(0.15, gt=0, le=10, description="Livestock units per goat.")
-    lu_camel: float = Field(1.25, gt=0, le=10, description="Livestock units per camel.")
-    mqtt_passwd_file: Path | None = Field(
+    grafana_api_token: SecretStr | None = Field(
         None,
-        description="Mosquitto password file the registry writes device credentials into "
-        "(shared with the broker). Unset: devices get credentials but the broker is not told.",
-    )
-    mqtt_reload_pid_file: Path | None = Field(
-        None,
-        description="File holding the broker's PID; after a password-file change the registry "
-        "sends it SIGHUP. Unset (docker-compose): the broker's entrypoint watches the file.",
+        description="Read-only coordinator API token Grafana uses for alerts and pasture "
+        "polygons. Create it with `jaylym admin token create`.",
     )
     grazing_utilisation: float = Field(
         0.5, gt=0, le=1, description="Share of a season's forage that may be grazed (take half)."
@@ -305,22 +296,31 @@ class Settings(BaseSettings):
         description="Run the alert engine and the delivery worker inside `jaylym serve`. "
         "Turn off when `jaylym alerts` runs as its own process.",
     )
-
-    grafana_url: str | None = Field(
-        None, description="Grafana base URL that `jaylym grafana push` sends dashboards to."
-    )
-    grafana_token: SecretStr | None = Field(
+    token_pepper: SecretStr | None = Field(
         None,
-        description="Grafana service-account token (Editor or Admin) for `jaylym grafana push`.",
+        description="Secret mixed into API token hashes (HMAC-SHA256), so a leaked registry "
+        "database alone cannot verify tokens. Required in production.",
     )
-    grafana_api_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="Jaylym API base URL as Grafana reaches it (the `jaylym-api` datasource).",
+    auth_fail_limit: int = Field(
+        10, ge=1, description="Failed API authentications per client before it is refused (429)."
     )
-    grafana_api_token: SecretStr | None = Field(
+    auth_fail_window_s: float = Field(
+        60.0, gt=0, description="Window over which failed authentications are counted, seconds."
+    )
+    lu_cattle: float = Field(1.0, gt=0, le=10, description="Livestock units per head of cattle.")
+    lu_horse: float = Field(1.25, gt=0, le=10, description="Livestock units per horse.")
+    lu_sheep: float = Field(0.20, gt=0, le=10, description="Livestock units per sheep.")
+    lu_goat: float = Field(0.15, gt=0, le=10, description="Livestock units per goat.")
+    lu_camel: float = Field(1.25, gt=0, le=10, description="Livestock units per camel.")
+    mqtt_passwd_file: Path | None = Field(
         None,
-        description="Read-only coordinator API token Grafana uses for alerts and pasture "
-        "polygons. Create it with `jaylym admin token create`.",
+        description="Mosquitto password file the registry writes device credentials into "
+        "(shared with the broker). Unset: devices get credentials but the broker is not told.",
+    )
+    mqtt_reload_pid_file: Path | None = Field(
+        None,
+        description="File holding the broker's PID; after a password-file change the registry "
+        "sends it SIGHUP. Unset (docker-compose): the broker's entrypoint watches the file.",
     )
 
     @field_validator("mqtt_url")
@@ -420,6 +420,16 @@ class Settings(BaseSettings):
         """The embedded time-series store's file."""
         return self.data_dir / "tsdb.sqlite3"
 
+    def livestock_units(self) -> dict[str, float]:
+        """LU per head by species: deployment configuration (a ministry order may change it)."""
+        return {
+            "cattle": self.lu_cattle,
+            "horse": self.lu_horse,
+            "sheep": self.lu_sheep,
+            "goat": self.lu_goat,
+            "camel": self.lu_camel,
+        }
+
     def grazing(self) -> GrazingConfig:
         """The grazing model's slice: LU coefficients are the registry's (one source of
         truth), local dates follow the alerts' time zone."""
@@ -443,16 +453,6 @@ class Settings(BaseSettings):
             season_starts=starts,  # validated by GrazingConfig
             timezone=self.alerts_timezone,
         )
-
-    def livestock_units(self) -> dict[str, float]:
-        """LU per head by species: deployment configuration (a ministry order may change it)."""
-        return {
-            "cattle": self.lu_cattle,
-            "horse": self.lu_horse,
-            "sheep": self.lu_sheep,
-            "goat": self.lu_goat,
-            "camel": self.lu_camel,
-        }
 
 
 class AlertsDeliveryConfig(BaseModel):
