@@ -90,3 +90,41 @@ def demo(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     run(options)
+
+
+def alerts(
+    once: bool = typer.Option(False, help="Evaluate once, deliver what is due, and exit."),
+) -> None:
+    """Run the alert engine and the delivery worker alone (without the HTTP API).
+
+    Set JAYLYM_ALERTS_IN_SERVE=false for `jaylym serve` when this runs as its own process.
+    """
+    import signal
+    import threading
+
+    from api.alerts.runtime.service import AlertService
+    from jaylym.registry.db import make_engine
+    from jaylym.store import open_store
+
+    settings = get_settings()
+    ensure_schema(settings.registry_url)
+    engine = make_engine(settings.registry_url)
+    store = open_store(settings)
+    service = AlertService.from_settings(settings, engine, store)
+    try:
+        if once:
+            report = service.engine.evaluate(service.source(service.source_clock_ms()))
+            service.deliverer.run_until_idle(settings.delivery_timeout_s * 2)
+            typer.echo(f"evaluated: {dict(report.transitions)} transitions")
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        service.start()
+        while not stop.wait(1.0):
+            pass
+        if not service.stop(timeout_s=10.0):
+            typer.echo("jaylym alerts: workers did not stop within 10 s", err=True)
+    finally:
+        store.close()
+        engine.dispose()

@@ -25,13 +25,13 @@ app = typer.Typer(
 GROUPS: dict[str, str] = {
     "settings": "jaylym.cli.settings_cmd:app",
     "firmware": "jaylym.cli.firmware_cmd:app",
+    "grafana": "dashboards.cli:app",
     "db": "jaylym.cli.db_cmd:app",
     "admin": "api.commands.admin:app",
     "device": "api.commands.device:app",
     "pasture": "api.commands.pasture:app",
     "herd": "api.commands.herd:app",
     "okrug": "api.commands.okrug:app",
-    "grafana": "dashboards.cli:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {
@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "nmea": "jaylym.cli.firmware_cmd:nmea",
     "simulate": "jaylym.cli.firmware_cmd:simulate",
     "ingest": "ingest.cli:ingest",
+    "alerts": "api.cli:alerts",
 }
 
 
