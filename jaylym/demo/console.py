@@ -1,21 +1,22 @@
-"""The demo's notification sink: each alert transition printed as the herder would read it
-(their language, the SMS text the delivery layer sends) alongside English.
+"""The demo's second notification sink: each alert transition printed as its herders read
+it (their language: the SMS text the delivery layer sends) alongside English.
 
-It renders with the delivery layer's own templates (`api.alerts.messages.render`); it only
-adapts the engine's event to the delivery model, as the API's sink will once the engine runs
-inside `jaylym serve`.
+It builds the message exactly as delivery does (`api.alerts.runtime.sink.message_for`, the
+registry view of the current evaluation, `recipients_for`), so what the terminal shows is what
+the herders' phones would get. The delivery sink still runs first (`TeeSink`): in the demo the
+alerts also go out over MQTT on the embedded broker.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    from api.alerts.recipients import Language
 
 
 @dataclass
@@ -31,62 +32,32 @@ class Fired:
     lines: tuple[str, ...]
 
 
-def figures(event: Any) -> Any:
-    """The delivery layer's figures of an engine event (context keys are the rules')."""
-    from api.alerts import model as d
+class TeeSink:
+    """Hands each batch to every sink in turn (delivery first: its `accept` is the one
+    whose failure must make the engine offer the events again)."""
 
-    c, v = event.context, float(event.value)
-    rule = event.rule
-    if rule == "overgrazing":
-        return d.OvergrazingFigures(utilisation=max(0.0, v))
-    if rule == "overstocked":
-        return d.OverstockedFigures(
-            density_lu_per_ha=max(0.0, v),
-            limit_lu_per_ha=float(c.get("load_limit_lu_per_ha") or 1.0),
-            minutes=round(float(c.get("above_limit_min") or 0)),
-        )
-    if rule == "off_plan":
-        reason = c.get("reason")
-        return d.OffPlanFigures(
-            reason=reason if reason in ("resting", "closed", "outside_window") else "resting",
-            minutes=max(0, round(v)),
-        )
-    if rule == "stray":
-        return d.StrayFigures(minutes=max(0, round(v)), metres=int(c.get("nearest_pasture_m", 0)))
-    if rule == "immobile":
-        return d.ImmobileFigures(metres=max(0, round(v)), hours=float(c.get("window_h") or 10))
-    if rule == "device_offline":
-        last = int(c.get("last_seen_ms") or event.at_ms)
-        return d.DeviceOfflineFigures(
-            minutes=max(0, round(v)), last_seen=datetime.fromtimestamp(last / 1000, UTC)
-        )
-    if rule == "low_battery":
-        dte = c.get("days_to_empty")
-        return d.LowBatteryFigures(
-            volts=max(0.0, v),
-            threshold_volts=float(c.get("threshold_v") or 3.5),
-            days_to_empty=None if dte is None else max(0.0, float(dte)),
-        )
-    return d.DroughtFigures(moisture_factor=min(1.0, max(0.0, v)), days=0)
+    def __init__(self, *sinks: Any) -> None:
+        self.sinks = sinks
 
-
-_KINDS = {"opened": "opened", "escalated": "escalated", "renotified": "renotify"}
+    def accept(self, events: Sequence[Any]) -> None:
+        for sink in self.sinks:
+            sink.accept(events)
 
 
 class ConsoleSink:
-    """`NotificationSink` that prints. `accept` never raises for one bad event: it prints
-    what it could not render, so a template gap cannot stall the engine's outbox."""
+    """`NotificationSink` that prints. One event that cannot be rendered is printed as such
+    rather than raised: a template gap must not stall the engine's outbox."""
 
     def __init__(
         self,
-        registry: Engine,
+        view: Callable[[], Any],
         write: Callable[[str], None],
         started: float,
         clock_real: Callable[[], float],
         default_language: str = "kk",
         timezone: str = "Asia/Almaty",
     ) -> None:
-        self.registry = registry
+        self.view = view
         self.write = write
         self.started = started
         self.clock_real = clock_real
@@ -96,127 +67,53 @@ class ConsoleSink:
         self._lock = threading.Lock()
 
     def accept(self, events: Sequence[Any]) -> None:
+        if not events:
+            return
+        view = self.view()
         for event in events:
+            if str(event.kind) == "acknowledged":
+                continue  # not news to the herder
             try:
-                self._print(event)
+                self._print(event, view)
             except Exception as exc:
                 self.write(f"  (alert {event.rule} {event.subject.key}: cannot render: {exc!r})")
 
-    def _names(self, event: Any) -> dict[str, Any]:
-        from jaylym.registry import models as m
+    def languages(self, alert: Any, view: Any) -> tuple[str, ...]:
+        """The languages of the herders the alert concerns (the okrug's default language
+        when it concerns no herder: a soil station), English last and once."""
+        from api.alerts.recipients import recipients_for
 
-        s = event.subject
-        herd_ids = [s.herd_id] if s.herd_id else list(event.context.get("herds_present") or [])
-        with Session(self.registry) as session:
-            okrug = session.get(m.Okrug, s.okrug)
-            pasture = session.get(m.Pasture, s.pasture_id) if s.pasture_id else None
-            herds = [h for h in (session.get(m.Herd, i) for i in herd_ids) if h is not None]
-            herders = {
-                h.herder_id: session.get(m.Herder, h.herder_id)
-                for h in herds
-                if h.herder_id is not None
-            }
-            languages = [x.language for x in herders.values() if x is not None]
-            return {
-                "okrug_name": okrug.name_en if okrug else s.okrug,
-                "pasture_name": pasture.name if pasture else None,
-                "herd_ids": tuple(h.id for h in herds),
-                "herd_names": tuple(h.name for h in herds),
-                "languages": tuple(dict.fromkeys(languages)) or (self.default_language,),
-            }
+        herders = [p for p in recipients_for(alert, view.people) if p.role == "herder"]
+        found = [p.language or self.default_language for p in herders]
+        ordered = tuple(dict.fromkeys(found or [self.default_language]))
+        return (*(lang for lang in ordered if lang != "en"), "en")
 
-    def delivery_alert(self, event: Any, kind: str, names: dict[str, Any]) -> Any:
-        """The delivery layer's model of an engine event (or stored alert: same fields)."""
-        from api.alerts import model as d
-
-        return d.Alert(
-            alert_id=event.alert_id,
-            seq=event.seq,
-            rule=d.Rule(event.rule),
-            severity=d.Severity(str(event.severity)),
-            transition=d.Transition(kind),
-            subject=d.Subject(
-                okrug_id=event.subject.okrug,
-                okrug_name=names["okrug_name"],
-                pasture_id=event.subject.pasture_id if names["pasture_name"] else None,
-                pasture_name=names["pasture_name"],
-                herd_ids=names["herd_ids"],
-                herd_names=names["herd_names"],
-                device_id=event.subject.device_id,
-            ),
-            figures=figures(event),
-            at=datetime.fromtimestamp(event.at_ms / 1000, UTC),
-        )
-
-    def summary(self, alert: Any) -> str:
-        """One line of English for a stored alert (the page's alert list)."""
+    def _print(self, event: Any, view: Any) -> None:
         from api.alerts.messages import render
+        from api.alerts.runtime.sink import message_for
 
-        event = _AsEvent(alert)
-        try:
-            names = self._names(event)
-            return render(self.delivery_alert(event, "opened", names), "en", tz=self.timezone).sms
-        except Exception as exc:  # the list still shows the alert, by rule and subject
-            return f"{alert.rule} · {alert.subject.key} ({exc.__class__.__name__})"
-
-    def _print(self, event: Any) -> None:
-        from api.alerts.messages import render
-
-        kind = "resolved" if event.kind == "resolved" else _KINDS.get(str(event.kind))
-        if kind is None:
-            return  # acknowledgements are not news to the herder
-        names = self._names(event)
-        alert = self.delivery_alert(event, kind, names)
+        alert = message_for(event, view)
+        languages = self.languages(alert, view)
         real_s = self.clock_real() - self.started
         sim_at = datetime.fromtimestamp(event.at_ms / 1000, UTC).strftime("%d %b %H:%M")
         head = (
-            f"[+{real_s:5.1f}s | sim {sim_at} UTC] {event.severity.upper()} {kind}: "
-            f"{event.rule} · {event.subject.key}"
+            f"[+{real_s:5.1f}s | sim {sim_at} UTC] {event.severity.upper()} "
+            f"{alert.transition.value}: {event.rule} · {event.subject.key}"
         )
         lines = [head]
-        languages = tuple(lang for lang in names["languages"] if lang != "en")
-        for lang in (*languages, "en"):
-            text = render(alert, lang, tz=self.timezone).sms
+        for lang in languages:
+            text = render(alert, cast("Language", lang), tz=self.timezone).sms
             lines.append(f"    {lang}: {text}")
         with self._lock:
             self.fired.append(
                 Fired(
                     rule=event.rule,
-                    kind=kind,
+                    kind=alert.transition.value,
                     subject=event.subject.key,
                     at_ms=event.at_ms,
                     real_s=real_s,
-                    languages=(*languages, "en"),
+                    languages=languages,
                     lines=tuple(lines),
                 )
             )
             self.write("\n".join(lines))
-
-
-class _AsEvent:
-    """A stored engine `Alert` seen through the fields of a `NotificationEvent`."""
-
-    def __init__(self, alert: Any) -> None:
-        self.alert_id = alert.id
-        self.seq = alert.seq
-        self.rule = alert.rule
-        self.severity = alert.severity
-        self.subject = alert.subject
-        self.context = alert.context
-        self.value = alert.value
-        self.at_ms = alert.updated_ms
-
-
-@dataclass
-class Summary:
-    """Time from the demo's start to the first alert of each rule."""
-
-    first_s: dict[str, float] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, fired: Sequence[Fired]) -> Summary:
-        out: dict[str, float] = {}
-        for f in fired:
-            if f.kind == "opened" and f.rule not in out:
-                out[f.rule] = f.real_s
-        return cls(out)

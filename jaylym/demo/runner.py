@@ -61,7 +61,6 @@ class Demo:
     clock: SimClock | None = None
     sink: Any = None
     fleet: Any = None
-    feed: Any = None
     seeded: Any = None
     app: Any = None
     broker_url: str = ""
@@ -250,41 +249,31 @@ class Demo:
         )
 
     def _alerts(self, settings: Any, engine: Any) -> None:
-        from api.alerts.engine import AlertEngine, EngineConfig, LoopThread
-        from api.alerts.engine.sql_repository import SqlAlchemyRepository, create_tables
-        from jaylym.demo.alert_feed import SnapshotSource
-        from jaylym.demo.console import ConsoleSink
+        """The API's own alert service (engine loop, delivery worker) on the simulated
+        clock, with the console printer beside the delivery sink."""
+        from api.alerts.runtime.service import AlertService
+        from jaylym.demo.console import ConsoleSink, TeeSink
         from jaylym.store import open_store
 
         assert self.clock is not None
-        create_tables(engine)
-        config = EngineConfig.from_settings(settings).model_copy(
-            update={"evaluation_interval_s": self.options.evaluation_interval_sim_s}
-        )
+        store = open_store(settings)
+        self._stack.append(("alerts store", store.close))
+        service = AlertService.from_settings(settings, engine, store, clock=self.clock)
+        service.interval_s = self.options.evaluation_interval_sim_s
+        source = service.source
         self.sink = ConsoleSink(
-            engine,
+            lambda: source.view if source.view is not None else source.load_view(),
             self.write,
             self.started_real,
             time.monotonic,
             default_language=settings.alerts_default_language,
             timezone=settings.alerts_timezone,
         )
-        store = open_store(settings)
-        self._stack.append(("alerts store", store.close))
-        self.feed = SnapshotSource(
-            engine, store, settings.livestock_units(), timezone=settings.alerts_timezone
+        service.engine.sink = TeeSink(service.engine.sink, self.sink)
+        service.start()
+        self._stack.append(
+            ("alerts", lambda: self._stopped(service.stop(STEP_TIMEOUT_S), "alerts"))
         )
-        repository = SqlAlchemyRepository(engine)
-        from jaylym.demo import routes
-
-        routes.mount(self.app, self.feed, repository, self.sink.summary)
-        loop = LoopThread(
-            AlertEngine(repository, self.sink, config),
-            self.feed,
-            clock=self.clock,
-        )
-        loop.start()
-        self._stack.append(("alerts", lambda: self._stopped(loop.stop(STEP_TIMEOUT_S), "alerts")))
 
     def _stopped(self, ok: bool, what: str) -> None:
         if not ok:

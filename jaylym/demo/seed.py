@@ -53,7 +53,8 @@ def seed_registry(client: httpx.Client, sim_day: datetime) -> Seeded:
             "name": h.name,
             "phone": h.phone,
             "language": h.language,
-            "channels": ["sms"],
+            # MQTT: the one channel the demo can deliver on (the embedded broker).
+            "channels": ["mqtt"],
         }
         out.herder_ids[h.key] = _ok(client.post(f"{API}/herders", json=body))["id"]
     for herd in sogety.HERDS:

@@ -1,7 +1,8 @@
 // The demo page: pastures coloured by season utilisation, the herds' latest positions and the
 // open alerts, from the Jaylym API. Plain base layer (a graticule): no tile servers offline.
-// Reads: GET pastures/features (GeoJSON), pastures/{id}/grazing (utilisation),
-// positions/latest (GeoJSON), alerts?state=open. Every text from the API is set with
+// Reads: GET pastures/grazing?format=geojson (shapes with season utilisation; plain
+// pastures/features when grazing cannot be computed), positions/latest (GeoJSON),
+// alerts?state=open. Every text from the API is set with
 // textContent, never as HTML.
 (function () {
   "use strict";
@@ -98,12 +99,7 @@
     }
   }
 
-  function renderPastures(pastures, grazing) {
-    const byId = new Map(grazing.filter(Boolean).map((g) => [String(g.pasture_id), g]));
-    for (const f of pastures.features) {
-      const g = byId.get(String(f.id ?? f.properties.id));
-      f.properties.utilisation = g ? g.utilisation : null;
-    }
+  function renderPastures(pastures) {
     pastureLayer.clearLayers();
     pastureLayer.addData(pastures);
     if (!fitted && pastures.features.length) {
@@ -152,17 +148,12 @@
     const status = document.getElementById("status");
     try {
       const [pastures, positions, alerts] = await Promise.all([
-        get("pastures/features?limit=500"),
+        // Grazing needs the time-series store; without it the shapes still show, grey.
+        get("pastures/grazing?format=geojson&limit=500").catch(() => get("pastures/features?limit=500")),
         get("positions/latest"),
-        // No alert service (an API without the engine): the map still shows.
-        get("alerts?state=open&limit=100").catch(() => ({ items: [] })),
+        get("alerts?state=open&limit=100"),
       ]);
-      // One request per pasture; a pasture not evaluated yet stays grey.
-      const grazing = await Promise.all(
-        pastures.features.map((f) =>
-          get(`pastures/${encodeURIComponent(f.id ?? f.properties.id)}/grazing`).catch(() => null)),
-      );
-      renderPastures(pastures, grazing);
+      renderPastures(pastures);
       renderPositions(positions);
       renderAlerts(alerts);
       status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
