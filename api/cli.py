@@ -76,7 +76,17 @@ def demo(
     ),
 ) -> None:
     """The whole platform on embedded defaults, with a simulated Sogety okrug."""
+    import logging
+    import os
+
     from jaylym.demo.runner import DemoOptions, run
+    from jaylym.logs import configure_logging
+
+    if "JAYLYM_LOG_LEVEL" not in os.environ:
+        # The terminal is for the story (URL, tokens, alerts); services log warnings only
+        # unless asked for more.
+        configure_logging(get_settings().model_copy(update={"log_level": "warning"}))
+        logging.getLogger().setLevel(logging.WARNING)
 
     options = DemoOptions(
         port=port,

@@ -15,6 +15,14 @@ from typing import Any
 from jaylym.services import free_port, port_open, wait_until
 
 
+class _ProbeNoise(logging.Filter):
+    """start() checks the port with a bare TCP connect; amqtt reports each such connection
+    as a failed client session. Those two lines say nothing about a real client."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "No data to decode MQTT packet fixed header" not in record.getMessage()
+
+
 class EmbeddedBroker:
     """amqtt listening on 127.0.0.1; anonymous clients allowed (loopback only)."""
 
@@ -58,6 +66,9 @@ class EmbeddedBroker:
         logging.getLogger("amqtt").setLevel(logging.WARNING)
         # amqtt's session state machine (the `transitions` package) logs every change at INFO.
         logging.getLogger("transitions").setLevel(logging.WARNING)
+        broker_log = logging.getLogger("amqtt.broker")
+        if not any(isinstance(f, _ProbeNoise) for f in broker_log.filters):
+            broker_log.addFilter(_ProbeNoise())
         self._thread = threading.Thread(target=self._run, name="amqtt-broker", daemon=True)
         self._thread.start()
         wait_until(
