@@ -99,6 +99,15 @@ def parse_mqtt_url(url: str) -> MqttConfig:
     )
 
 
+def _json_object(value: str) -> object:
+    import json
+
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+
+
 class Settings(BaseSettings):
     """Jaylym's configuration. Each field is read from `JAYLYM_<FIELD NAME>`."""
 
@@ -243,6 +252,20 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field(
         "https://api.telegram.org", description="Telegram Bot API base URL."
     )
+    alert_evaluation_interval_s: float = Field(
+        60.0, gt=0, description="How often the alert engine evaluates every rule, seconds."
+    )
+    alert_repeat_interval_s: int = Field(
+        21600,
+        ge=0,
+        description="Re-notify an open, unacknowledged alert this often, seconds (0: never).",
+    )
+    alert_rules: str | None = Field(
+        None,
+        description="Alert thresholds overriding the defaults, as JSON, e.g. "
+        '`{"overgrazing": {"warning": 0.7}, "stray": {"sustain_s": 3600}}` '
+        "(keys as in docs/alerts.md; unknown keys are refused).",
+    )
     ingest_client_id: str = Field(
         "jaylym-ingest",
         pattern=r"^[A-Za-z0-9_\-]{1,64}$",
@@ -340,6 +363,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("alert_rules")
+    @classmethod
+    def _alert_rules_is_a_json_object(cls, value: str | None) -> str | None:
+        if value is not None and not isinstance(_json_object(value), dict):
+            raise ValueError("must be a JSON object")
         return value
 
     @model_validator(mode="after")

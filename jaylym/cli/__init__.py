@@ -24,12 +24,15 @@ app = typer.Typer(
 # name -> "module:attribute" of a typer.Typer mounted as a command group.
 GROUPS: dict[str, str] = {
     "settings": "jaylym.cli.settings_cmd:app",
+    "firmware": "jaylym.cli.firmware_cmd:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {
     "version": "jaylym.cli.settings_cmd:version",
     "serve": "api.cli:serve",
     "demo": "api.cli:demo",
+    "nmea": "jaylym.cli.firmware_cmd:nmea",
+    "simulate": "jaylym.cli.firmware_cmd:simulate",
     "ingest": "ingest.cli:ingest",
 }
 
