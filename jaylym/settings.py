@@ -348,6 +348,23 @@ class Settings(BaseSettings):
         "127.0.0.1", description="Address the ingest's metrics endpoint binds to."
     )
 
+    grafana_url: str | None = Field(
+        None, description="Grafana base URL that `jaylym grafana push` sends dashboards to."
+    )
+    grafana_token: SecretStr | None = Field(
+        None,
+        description="Grafana service-account token (Editor or Admin) for `jaylym grafana push`.",
+    )
+    grafana_api_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Jaylym API base URL as Grafana reaches it (the `jaylym-api` datasource).",
+    )
+    grafana_api_token: SecretStr | None = Field(
+        None,
+        description="Read-only coordinator API token Grafana uses for alerts and pasture "
+        "polygons. Create it with `jaylym admin token create`.",
+    )
+
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url_parses(cls, value: str) -> str:

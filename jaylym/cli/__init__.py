@@ -25,6 +25,7 @@ app = typer.Typer(
 GROUPS: dict[str, str] = {
     "settings": "jaylym.cli.settings_cmd:app",
     "firmware": "jaylym.cli.firmware_cmd:app",
+    "grafana": "dashboards.cli:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {
