@@ -271,3 +271,22 @@ def test_readme_deploy_steps_run_real_commands(tmp_path: Path) -> None:
         # A path in the prose stands for a file that exists when the command runs.
         argv = [str(a_file) if a.startswith("/path") else a for a in argv]
         _resolve(argv)
+
+
+def test_every_env_example_variable_is_explained() -> None:
+    lines = (ROOT / "deploy/env.example").read_text().splitlines()
+    unexplained = [
+        line.split("=", 1)[0]
+        for i, line in enumerate(lines)
+        if re.match(r"^[A-Z_]+=", line)
+        and not (lines[i - 1].startswith("#") or re.match(r"^[A-Z_]+=", lines[i - 1]))
+    ]
+    assert unexplained == []
+    # ...and every variable in it is one compose reads (none left over from an old layout).
+    text = COMPOSE.read_text()
+    unused = [
+        name
+        for name in re.findall(r"^([A-Z_]+)=", "\n".join(lines), re.M)
+        if f"${{{name}" not in text
+    ]
+    assert unused == []
