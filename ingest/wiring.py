@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from ingest.ledger_sql import SqlLedger
 from ingest.service import IngestService
+from jaylym.models import DeviceDirectory
+from jaylym.registry.directory import SqlDeviceDirectory
 from jaylym.settings import Settings
 from jaylym.store import open_store
 
@@ -21,5 +23,6 @@ def build_service(settings: Settings, client_id: str | None = None) -> IngestSer
     )
 
 
-def _directory(engine: object):  # type: ignore[no-untyped-def]
-    raise NotImplementedError("the SQL device directory lands with the registry issue")
+def _directory(engine: Engine) -> DeviceDirectory:
+    # The registry's own reader: revocations count at once; IngestService caches lookups.
+    return SqlDeviceDirectory(engine)

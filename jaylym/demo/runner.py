@@ -205,18 +205,10 @@ class Demo:
         self.herder_token = seeded.herder_token
 
     def _ingest(self, settings: Any, engine: Any) -> None:
-        from ingest.ledger_sql import SqlLedger
-        from ingest.service import IngestService
-        from jaylym.registry.directory import SqlDeviceDirectory
-        from jaylym.store import open_store
+        from ingest.wiring import build_service
 
-        service = IngestService(
-            settings.ingest(),
-            settings.mqtt(),
-            open_store(settings),
-            SqlDeviceDirectory(engine),
-            SqlLedger(engine),
-        )
+        # The same assembly as `jaylym ingest` (what docker-compose runs).
+        service = build_service(settings)
         stop = threading.Event()
         thread = threading.Thread(target=service.run, args=(stop,), name="demo-ingest")
         thread.start()
