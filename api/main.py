@@ -110,11 +110,14 @@ def _start_alerts(app: FastAPI) -> AlertService | None:
         return None
     from api.alerts.runtime.service import AlertService
 
-    try:
-        store = app.state.store or app.state.store_factory()
-    except Exception:
-        log.exception("alerts.not_started", reason="time-series store unavailable")
-        return None
+    store = app.state.store
+    if store is None:
+        try:  # shared with the routes from now on (the lifespan closes it if it owns it)
+            store = app.state.store = app.state.store_factory()
+        except Exception:
+            # The stores connect lazily, so this is a misconfiguration, not an outage.
+            log.exception("alerts.not_started", reason="time-series store unavailable")
+            return None
     service = AlertService.from_settings(settings, app.state.engine, store)
     service.start()
     return service

@@ -32,6 +32,7 @@ GROUPS: dict[str, str] = {
     "pasture": "api.commands.pasture:app",
     "herd": "api.commands.herd:app",
     "okrug": "api.commands.okrug:app",
+    "coordinator": "api.commands.coordinator:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {

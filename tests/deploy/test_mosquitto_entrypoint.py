@@ -16,7 +16,11 @@ import pytest
 
 from jaylym.registry.broker import PasswordFileAccounts, new_password
 from jaylym.services import DEPLOY_MOSQUITTO_ACL, REPO_ROOT, Mosquitto, port_open
-from tests.api.routes.test_devices import Peer, connect_when_accepted, wait_for
+from tests.api.routes.test_devices import (
+    connect_when_accepted,
+    refused_when_reloaded,
+    wait_for,
+)
 from tests.support import unavailable
 
 pytestmark = pytest.mark.mqtt
@@ -75,10 +79,7 @@ def test_registry_changes_reach_the_broker_without_a_signal(
     try:
         accounts.remove_device("collar-z1")
         wait_for(device.disconnected.is_set, "the broker to drop the removed device")
-        time.sleep(0.3)
-        again = Peer(server.port, "collar-z1", password)
-        assert not again.connect()
-        again.close()
+        refused_when_reloaded(server.port, "collar-z1", password)
     finally:
         device.close()
     # The service accounts come from the environment, whatever the shared file holds.

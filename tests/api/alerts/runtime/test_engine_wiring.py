@@ -120,6 +120,17 @@ def test_every_rule_fires_and_reaches_people_in_their_language(wired: Wired) -> 
     finally:
         service.deliverer.close()
 
+    # Each evaluation wrote one pasture_state point per pasture, for Grafana.
+    points = wired.store.query_points("pasture_state", S, S + 11 * HOUR + 1)
+    by_pasture = Counter(p.tags["pasture"] for p in points)
+    assert by_pasture == dict.fromkeys(("kok-tal", "zhailau", "demalys"), 66)  # 66 evaluations
+    last = next(p for p in reversed(points) if p.tags["pasture"] == "kok-tal")
+    assert last.ts_ms == S + 11 * HOUR
+    assert last.tags["okrug"] == "sogety"
+    assert last.fields["utilisation"] > 1.0
+    assert last.fields["moisture_factor"] == 0.3
+    assert last.fields["lu"] == 50.0  # half of Айгуль's 100 LU (collar-b2 is outside)
+
     fired = open_alerts(wired)
     assert rules_of(fired) == RULES
     assert {k for k in fired if k.startswith("drought")} == {
