@@ -99,7 +99,29 @@
     }
   }
 
+  function renderPastureList(pastures) {
+    // The map's scale hides a 20 ha village commons next to 3 000 ha summer pastures: the
+    // list shows every pasture's utilisation, most used first; a click zooms to it.
+    const list = document.getElementById("pastures");
+    list.replaceChildren();
+    const rows = [...pastures.features].sort(
+      (a, b) => (b.properties.utilisation ?? -1) - (a.properties.utilisation ?? -1));
+    for (const f of rows) {
+      const p = f.properties;
+      const li = document.createElement("li");
+      const swatch = document.createElement("i");
+      swatch.style.background = colourFor(p.utilisation ?? null);
+      const share = p.utilisation == null ? "–" : `${Math.round(p.utilisation * 100)} %`;
+      const status = p.status && p.status !== "open" ? ` (${p.status})` : "";
+      li.append(swatch, text("span", `${p.name}${status}`), text("b", share, "share"));
+      li.dataset.pasture = String(f.id ?? p.id);
+      li.addEventListener("click", () => map.fitBounds(L.geoJSON(f).getBounds(), { maxZoom: 16 }));
+      list.append(li);
+    }
+  }
+
   function renderPastures(pastures) {
+    renderPastureList(pastures);
     pastureLayer.clearLayers();
     pastureLayer.addData(pastures);
     if (!fitted && pastures.features.length) {

@@ -242,6 +242,11 @@ def test_page_renders_pastures_positions_and_alerts(demo: DemoProcess, tmp_path:
     commons = re.search(r'data-pasture="auyl-many" data-utilisation="([\d.]+)"', dom)
     assert commons is not None
     assert float(commons[1]) >= 0.8
+    # The pasture list, most used first: the overgrazed commons heads it.
+    listed = re.findall(r'<li data-pasture="([\w-]+)">.*?<b class="share">([^<]+)</b>', dom)
+    assert len(listed) == 6, listed
+    assert listed[0][0] == "auyl-many"
+    assert int(listed[0][1].rstrip(" %")) >= 80
     # Every collar's latest position, and the four herds in the legend.
     assert len(re.findall(r'<path class="position [^"]*"', dom)) == 20
     herds = re.search(r'<ul id="herds">(.*?)</ul>', dom, re.S)
