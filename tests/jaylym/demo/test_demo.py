@@ -97,6 +97,7 @@ def _start(tmp: Path, duration: float) -> DemoProcess:
         [sys.executable, "-m", "jaylym", "demo", "--port", str(port), "--duration",
          str(duration), "--data-dir", str(data)],
         cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        start_new_session=True,  # its own process group, as in a terminal
     )  # fmt: skip
     demo = DemoProcess(proc, port, data)
     threading.Thread(target=demo.pump, daemon=True).start()
@@ -138,7 +139,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
         yield running
     finally:
         if running.proc.poll() is None:
-            running.proc.kill()
+            os.killpg(running.proc.pid, signal.SIGKILL)
             running.proc.wait(timeout=30)
 
 
@@ -275,7 +276,8 @@ def test_ctrl_c_stops_everything(demo: DemoProcess) -> None:
     assert len(kids) == 25, "every device is a child process while it runs"
     assert _port_open(demo.port)
     assert _port_open(broker_port)
-    demo.proc.send_signal(signal.SIGINT)
+    # Ctrl-C in a terminal signals the whole foreground group: the demo and its devices.
+    os.killpg(demo.proc.pid, signal.SIGINT)
     assert demo.proc.wait(timeout=60) == 0, demo.text()[-2000:]
     assert _leftovers(demo, kids) == []
     assert not _port_open(demo.port)
