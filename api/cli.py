@@ -99,7 +99,13 @@ def demo(
         options.check()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    run(options)
+    from jaylym.demo.runner import DemoError
+
+    try:
+        run(options)
+    except DemoError as exc:
+        typer.echo(f"jaylym demo: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def alerts(

@@ -27,6 +27,11 @@ DEFAULT_SPEED = 360.0  # simulated seconds per real second: an hour every 10 s
 MAX_LEAD_DAYS = 6
 STEP_TIMEOUT_S = 15.0
 FIRST_READINGS_TIMEOUT_S = 60.0
+MARKER = ".jaylym-demo"
+
+
+class DemoError(RuntimeError):
+    """The demo cannot start as asked; the message says why and what to do."""
 
 
 @dataclass
@@ -80,10 +85,17 @@ class Demo:
         opts.check()
         self.started_real = time.monotonic()
         data = opts.data_dir.resolve()
-        # A demo starts from nothing: yesterday's run would collide with today's clock.
-        if data.exists():
+        # A demo starts from nothing: yesterday's run would collide with today's clock. Only a
+        # folder an earlier demo made is emptied, never whatever --data-dir happens to name.
+        if data.exists() and any(data.iterdir()):
+            if not (data / MARKER).exists():
+                raise DemoError(
+                    f"{data} is not empty and was not made by `jaylym demo`: "
+                    "give --data-dir a new or empty folder"
+                )
             shutil.rmtree(data)
-        data.mkdir(parents=True)
+        data.mkdir(parents=True, exist_ok=True)
+        (data / MARKER).write_text("made by `jaylym demo`; emptied at its next start\n")
 
         from jaylym.demo.broker import EmbeddedBroker
 

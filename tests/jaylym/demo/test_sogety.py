@@ -8,6 +8,7 @@ import itertools
 import threading
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 from shapely.geometry import Point, Polygon
@@ -17,6 +18,7 @@ from api.schemas.pastures import PastureImport
 from jaylym.demo import sogety
 from jaylym.demo.clock import SimClock
 from jaylym.models import PositionReading
+from jaylym.services import free_port
 
 SHAPES = {p.id: Polygon(p.ring) for p in sogety.PASTURES}
 
@@ -153,3 +155,16 @@ def test_sim_clock_runs_fast_from_the_past_and_stops_at_the_present() -> None:
     clock.sleep(360.0, stop)  # six simulated minutes: 0.1 s
     assert 0.08 < time.monotonic() - began < 1.0
     assert clock.board_options() == {"t0_ms": clock.t0_ms, "real0_ms": clock.real0_ms}
+
+
+def test_demo_refuses_to_empty_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    from jaylym.demo.runner import Demo, DemoError, DemoOptions
+
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "field-survey.geojson").write_text("{}")
+    demo = Demo(DemoOptions(data_dir=precious, port=free_port()), write=lambda _: None)
+    with pytest.raises(DemoError, match="not made by `jaylym demo`"):
+        demo.start()
+    assert (precious / "field-survey.geojson").read_text() == "{}"
+    assert demo._stack == []  # nothing was started
