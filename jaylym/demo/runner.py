@@ -187,7 +187,10 @@ class Demo:
             what=f"the API on port {self.options.port}",
         )
         if not server.started:
-            raise RuntimeError(f"the API could not start on 127.0.0.1:{self.options.port}")
+            raise DemoError(
+                f"the API could not start on 127.0.0.1:{self.options.port} (in use?): "
+                "give another --port"
+            )
         self.url = f"http://127.0.0.1:{self.options.port}/"
 
     def _client(self) -> Any:
