@@ -108,8 +108,8 @@ class Demo:
 
         engine = self._registry(settings)
         self._api(settings)
-        self._seed(settings, engine)
-        self._ingest(settings, engine)
+        self._seed(settings)
+        self._ingest(settings)
         self._fleet(settings, data, broker.url)
         # The engine starts once every device has reported: a fleet still booting would
         # otherwise read as devices gone silent.
@@ -202,7 +202,7 @@ class Demo:
             timeout=STEP_TIMEOUT_S,
         )
 
-    def _seed(self, settings: Any, engine: Any) -> None:
+    def _seed(self, settings: Any) -> None:
         from jaylym.demo.seed import seed_history, seed_registry, utc
         from jaylym.store import open_store
 
@@ -219,13 +219,15 @@ class Demo:
         self.seeded = seeded
         self.herder_token = seeded.herder_token
 
-    def _ingest(self, settings: Any, engine: Any) -> None:
+    def _ingest(self, settings: Any) -> None:
         from ingest.wiring import build_service
 
         # The same assembly as `jaylym ingest` (what docker-compose runs).
         service = build_service(settings)
         stop = threading.Event()
-        thread = threading.Thread(target=service.run, args=(stop,), name="demo-ingest")
+        # A daemon: its stop is asked for and waited on (bounded), and should it hang, it
+        # must not keep the process alive after the demo has said it stopped.
+        thread = threading.Thread(target=service.run, args=(stop,), name="demo-ingest", daemon=True)
         thread.start()
 
         def halt() -> None:
@@ -246,7 +248,7 @@ class Demo:
                 if not missing:
                     return
                 if self.fleet.alive() == 0:
-                    raise RuntimeError(f"the devices stopped; logs in {self.fleet.log_dir}")
+                    raise DemoError(f"the devices stopped; see their logs in {self.fleet.log_dir}")
                 time.sleep(0.2)
         finally:
             store.close()
