@@ -83,6 +83,14 @@ class Demo:
     def _start(self) -> None:
         opts = self.options
         opts.check()
+        from jaylym.firmware_host import FIRMWARE_DIR
+
+        if not (FIRMWARE_DIR / "collar" / "main.py").is_file():
+            # The devices run the firmware's sources, which a wheel does not carry.
+            raise DemoError(
+                f"no firmware sources at {FIRMWARE_DIR}: the demo runs from a source checkout "
+                "(git clone, then `bash deploy/bootstrap.sh demo`)"
+            )
         self.started_real = time.monotonic()
         data = opts.data_dir.resolve()
         # A demo starts from nothing: yesterday's run would collide with today's clock. Only a

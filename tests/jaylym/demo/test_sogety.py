@@ -168,3 +168,16 @@ def test_demo_refuses_to_empty_a_folder_it_did_not_make(tmp_path: Path) -> None:
         demo.start()
     assert (precious / "field-survey.geojson").read_text() == "{}"
     assert demo._stack == []  # nothing was started
+
+
+def test_demo_says_it_needs_the_firmware_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jaylym.firmware_host as host
+    from jaylym.demo.runner import Demo, DemoError, DemoOptions
+
+    monkeypatch.setattr(host, "FIRMWARE_DIR", tmp_path / "site-packages" / "firmware")
+    demo = Demo(DemoOptions(data_dir=tmp_path / "var", port=free_port()), write=lambda _: None)
+    with pytest.raises(DemoError, match="source checkout"):
+        demo.start()
+    assert not (tmp_path / "var").exists()
