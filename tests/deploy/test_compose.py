@@ -290,3 +290,33 @@ def test_every_env_example_variable_is_explained() -> None:
         if f"${{{name}" not in text
     ]
     assert unused == []
+
+
+@pytest.mark.mqtt
+def test_broker_healthcheck_passes_on_the_real_broker(
+    compose: dict[str, Any], mosquitto: Any
+) -> None:
+    """The compose health check, as the container's shell runs it, against Mosquitto 2.0
+    loaded with deploy/mosquitto.conf and the ACL: a check the ACL denied would keep the
+    broker unhealthy and every service that waits for it down."""
+    import shlex
+    import shutil
+    import subprocess
+
+    if mosquitto.server is None or shutil.which("mosquitto_pub") is None:
+        pytest.skip("needs the project's own Mosquitto and mosquitto_pub")
+    from jaylym.services import API_USER
+
+    test = compose["services"]["mosquitto"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    command = test[1].replace("$$", "$")  # compose's escape for a literal $
+    argv = shlex.split(command.replace('"$MQTT_API_PASSWORD"', "PASSWORD"))
+    assert argv[argv.index("-u") + 1] == API_USER
+    argv[argv.index("-P") + 1] = mosquitto.server.passwords[API_USER]
+    argv[argv.index("-p") + 1] = str(mosquitto.server.port)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    # ...and fails when the broker refuses the login (a check that cannot fail proves nothing).
+    argv[argv.index("-P") + 1] = "wrong"
+    refused = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0
