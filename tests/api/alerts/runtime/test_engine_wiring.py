@@ -8,7 +8,8 @@ One synthetic morning in Sogety makes every rule fire:
   dry soil): overstocked, overgrazing, drought. The dry station is within 5 km of every
   pasture, so each pasture with a herd in it has its drought alert;
 - collar-b2 wanders far outside every pasture on a draining battery: stray, low_battery;
-- soil-silent last spoke a day before: device_offline.
+- collar-a3 (Асқар's herd) reports for an hour in `zhailau`, then falls silent, and
+  soil-silent last spoke a day before: device_offline, told to Асқар and to the coordinator.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def readings(until_ms: int) -> tuple[list[PositionReading], list[SoilReading]]:
         pos += [
             PositionReading("collar-a1", t, i, lat=centre(2)[1], lon=centre(2)[0], bat=4.0),
             PositionReading("collar-a2", t, i, *reversed(centre(1, dx=wiggle)), bat=4.0),
+            *(
+                [PositionReading("collar-a3", t, i, *reversed(centre(1, dy=wiggle)), bat=4.0)]
+                if t <= S + HOUR
+                else []
+            ),
             PositionReading("collar-b1", t, i, *reversed(centre(0, dy=wiggle)), bat=4.0),
             PositionReading(
                 "collar-b2",
@@ -96,10 +102,19 @@ def requests_by_kind(wired: Wired) -> dict[str, list[Any]]:
 
 
 def open_alerts(wired: Wired) -> dict[str, Any]:
-    """Unresolved alerts by rule; drought by `drought:<pasture>` (one per pasture)."""
+    """Unresolved alerts by rule; by `drought:<pasture>` and `device_offline:<device>` for
+    the rules that fire on several subjects here."""
     with wired.db.connect() as conn:
         rows = conn.execute(select(alerts).where(alerts.c.state != "resolved")).all()
-    return {r.rule if r.rule != "drought" else f"drought:{r.pasture_id}": r for r in rows}
+
+    def key(r: Any) -> str:
+        if r.rule == "drought":
+            return f"drought:{r.pasture_id}"
+        if r.rule == "device_offline":
+            return f"device_offline:{r.device_id}"
+        return str(r.rule)
+
+    return {key(r): r for r in rows}
 
 
 def open_ids(wired: Wired) -> set[str]:
@@ -144,7 +159,10 @@ def test_every_rule_fires_and_reaches_people_in_their_language(wired: Wired) -> 
     assert fired["immobile"].device_id == "collar-a1"
     assert fired["stray"].device_id == "collar-b2"
     assert fired["low_battery"].device_id == "collar-b2"
-    assert fired["device_offline"].device_id == "soil-silent"
+    assert {k for k in fired if k.startswith("device_offline")} == {
+        "device_offline:soil-silent",
+        "device_offline:collar-a3",
+    }
     for rule in ("overstocked", "overgrazing", "drought:kok-tal"):
         assert fired[rule].pasture_id == "kok-tal"
         assert fired[rule].context["herds_present"] == ["herd-aigul"]
@@ -156,6 +174,7 @@ def test_every_rule_fires_and_reaches_people_in_their_language(wired: Wired) -> 
     assert askar_sms
     assert all(r.form()["recipient"] == "77011234567" for r in sent["sms"])
     assert all(kazakh(text) for text in askar_sms), askar_sms
+    assert any("Байланыс жоқ: collar-a3" in text for text in askar_sms), askar_sms
     tg: dict[str, list[str]] = {"1001": [], "2002": []}
     for r in sent["telegram"]:
         body = r.json()
@@ -182,7 +201,12 @@ def test_every_rule_fires_and_reaches_people_in_their_language(wired: Wired) -> 
         ).all()
     askar = f"herder-{wired.world.herders['askar']}"
     aigul = f"herder-{wired.world.herders['aigul']}"
-    assert {r.rule for r in rows if r.recipient_id == askar} == {"off_plan", "immobile", "drought"}
+    assert {r.rule for r in rows if r.recipient_id == askar} == {
+        "off_plan",
+        "immobile",
+        "drought",
+        "device_offline",  # collar-a3, not the soil station, which no herd wears
+    }
     assert {r.rule for r in rows if r.recipient_id == aigul} == {
         "overstocked",
         "overgrazing",
@@ -225,7 +249,7 @@ def test_ack_stops_repeats_and_a_restart_neither_loses_nor_resends(wired_sqlite:
     mine = client.get("/api/v1/alerts", params={"state": "open"}, headers=wired.auth("askar"))
     assert mine.status_code == 200, mine.text
     by_rule = {a["rule"]: a for a in mine.json()["items"]}
-    assert set(by_rule) == {"off_plan", "immobile", "drought"}
+    assert set(by_rule) == {"off_plan", "immobile", "drought", "device_offline"}
     acked = by_rule["off_plan"]["id"]
     r = client.post(f"/api/v1/alerts/{acked}/ack", headers=wired.auth("askar"))
     assert r.status_code == 200, r.text
@@ -290,7 +314,7 @@ def test_alert_routes_are_scoped_by_role(wired_sqlite: Wired) -> None:
     assert rules("admin") == RULES
     assert rules("coordinator") == RULES
     assert rules("coordinator-tau") == set()
-    assert rules("askar") == {"off_plan", "immobile", "drought"}
+    assert rules("askar") == {"off_plan", "immobile", "drought", "device_offline"}
     assert rules("aigul") == {"overstocked", "overgrazing", "drought", "stray", "low_battery"}
     assert rules("coordinator", herd="herd-aigul") == rules("aigul")
     assert rules("coordinator", pasture="kok-tal") == {"overstocked", "overgrazing", "drought"}
@@ -300,7 +324,7 @@ def test_alert_routes_are_scoped_by_role(wired_sqlite: Wired) -> None:
     assert rules("admin", state="resolved") == set()
     # The forms Grafana sends: comma-separated lists and a time range.
     assert rules("coordinator", state="open,acknowledged", okrug="sogety,tau") == RULES
-    assert rules("coordinator", herd="herd-aigul,herd-askar") == RULES - {"device_offline"}
+    assert rules("coordinator", herd="herd-aigul,herd-askar") == RULES  # collar-a3 offline
     assert rules("coordinator", rule="stray,drought") == {"stray", "drought"}
     before_any = "2026-06-30T00:00:00Z"
     assert rules("admin", start=before_any, end="2026-07-01T00:05:00Z") == set()
@@ -334,4 +358,5 @@ def test_alert_routes_are_scoped_by_role(wired_sqlite: Wired) -> None:
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(seen) == len(set(seen)) == len(RULES) + 2  # drought in three pastures
+    # drought in three pastures, two devices offline
+    assert len(seen) == len(set(seen)) == len(RULES) + 3

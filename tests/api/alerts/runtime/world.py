@@ -131,6 +131,7 @@ def seed(session: Session, webhook_url: str, *, season: str = "year_round") -> W
         [
             Device(id="collar-a1", kind="collar", okrug_id="sogety", herd_id="herd-askar"),
             Device(id="collar-a2", kind="collar", okrug_id="sogety", herd_id="herd-askar"),
+            Device(id="collar-a3", kind="collar", okrug_id="sogety", herd_id="herd-askar"),
             Device(id="collar-b1", kind="collar", okrug_id="sogety", herd_id="herd-aigul"),
             Device(id="collar-b2", kind="collar", okrug_id="sogety", herd_id="herd-aigul"),
             Device(
