@@ -289,6 +289,21 @@ def test_ack_stops_repeats_and_a_restart_neither_loses_nor_resends(wired_sqlite:
     )
     assert open_ids(wired) == before_ids  # none lost, none doubled
 
+    # The audit trail through the API: opened, maybe repeats, then Асқар's acknowledgement,
+    # which told nobody; Айгуль cannot read it.
+    trail = client.get(f"/api/v1/alerts/{acked}/transitions", headers=wired.auth("askar"))
+    assert trail.status_code == 200, trail.text
+    kinds = [t["kind"] for t in trail.json()]
+    assert kinds[0] == "opened"
+    assert kinds[-1] == "acknowledged"
+    assert "renotified" not in kinds[kinds.index("acknowledged") :]
+    assert [t["seq"] for t in trail.json()] == list(range(1, len(kinds) + 1))
+    ack = trail.json()[-1]
+    assert ack["actor"] == f"herder-{wired.world.herders['askar']}"
+    assert ack["notify"] is False
+    hidden = client.get(f"/api/v1/alerts/{acked}/transitions", headers=wired.auth("aigul"))
+    assert hidden.status_code == 404
+
     # The API restarted with open alerts lists the same ones.
     client.close()
     again = wired.app().get(
