@@ -184,11 +184,13 @@ def test_every_rule_fires_and_reaches_people_in_their_language(wired: Wired) -> 
     # Айгуль (ru): Telegram, Russian (Cyrillic, no Kazakh-only letter), about her herd.
     assert tg["2002"]
     assert all(not kazakh(t) for t in tg["2002"]), tg["2002"]
+    assert all("Согеты" in t for t in tg["2002"])  # the okrug named in Russian for her
     assert all(any("а" <= c <= "я" for c in t.lower()) for t in tg["2002"])
     # Dana (en): a signed webhook for every alert of the okrug.
     hooks = [r.json() for r in sent["webhook"]]
     assert {h["alert"]["rule"] for h in hooks} == RULES
     assert {h["language"] for h in hooks} == {"en"}
+    assert {h["alert"]["subject"]["okrug_name"] for h in hooks} == {"Sogety"}
     assert all(r.headers["x-jaylym-signature"].startswith("v1=") for r in sent["webhook"])
 
     # Who hears what: Асқар about his herd (off plan, still collar, dry pastures he is in);
