@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "nmea": "jaylym.cli.firmware_cmd:nmea",
     "simulate": "jaylym.cli.firmware_cmd:simulate",
     "alerts": "api.cli:alerts",
+    "ingest": "ingest.cli:ingest",
 }
 
 
