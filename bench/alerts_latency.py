@@ -17,7 +17,8 @@ With `--via mqtt` every reading is published to a real Mosquitto and stored by t
 (in-process threads), so the latency runs from the device's publish to the request leaving
 the delivery worker; by default it enters the store directly. Reported: latency
 p50/p95/max, the snapshot and evaluation times (which with the loop interval bound the
-latency: expect about interval/2 + snapshot + evaluation + delivery). Each target is written at a random phase of the loop.
+latency: expect about interval/2 + snapshot + evaluation + delivery). Each target is
+written at a random phase of the loop.
 """
 
 from __future__ import annotations
