@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 import jaylym
 from api import web
+from api.alerts.runtime.season import SeasonTotals
 from api.core import problems
 from api.core.config import ApiConfig
 from api.core.ratelimit import FailureLimiter
@@ -167,6 +168,7 @@ def create_app(
     app.state.auth_limiter = FailureLimiter(config.auth_fail_limit, config.auth_fail_window_s)
     # One source of truth for LU coefficients: the registry's setting.
     app.state.grazing = grazing or GrazingConfig(lu_coefficients=dict(config.livestock_units))
+    app.state.season_totals = SeasonTotals(app.state.grazing)
     app.state.alert_settings = alert_settings
     app.state.alerts_stop_timeout_s = 10.0
     problems.install(app)

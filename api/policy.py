@@ -85,6 +85,7 @@ class Access:
     def __init__(self, principal: Principal, session: Session) -> None:
         self.principal = principal
         self.session = session
+        self._own_herd_ids: set[str] | None = None
 
     def _okrug_in(self, column: Any) -> ColumnElement[bool]:
         okrugs = self.principal.okrugs
@@ -147,7 +148,9 @@ class Access:
         """The exact check after `alert_condition` for a herder and a pasture alert."""
         if self.principal.role != "herder" or subject_kind != "pasture":
             return True
-        own = set(self.session.scalars(self._own_herds()))
+        if self._own_herd_ids is None:  # once per request, not once per alert
+            self._own_herd_ids = set(self.session.scalars(self._own_herds()))
+        own = self._own_herd_ids
         present = context.get("herds_present") if isinstance(context, dict) else None
         return isinstance(present, list) and bool(own & set(present))
 

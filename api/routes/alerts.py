@@ -22,7 +22,7 @@ from api.core.paging import CursorQuery, LimitQuery, Page, decode_cursor, encode
 from api.core.problems import ProblemError, field_error, not_found, problem_responses
 from api.deps import AccessDep
 from api.routes._base import resource_router
-from api.schemas.alerts import AlertRead
+from api.schemas.alerts import AlertRead, TransitionRead
 from jaylym.models import datetime_to_ms
 from jaylym.registry.models import Device
 
@@ -189,6 +189,27 @@ def _visible(access: AccessDep, alert_id: str) -> Any:
 def get_alert(alert_id: str, access: AccessDep) -> AlertRead:
     row = _visible(access, alert_id)
     return _read(row, _device_herds(access, {row.device_id} if row.device_id else set()))
+
+
+@router.get("/{alert_id}/transitions", summary="An alert's audit trail, oldest first")
+def alert_transitions(alert_id: str, request: Request, access: AccessDep) -> list[TransitionRead]:
+    _visible(access, alert_id)
+    trail = SqlAlchemyRepository(request.app.state.engine).transitions(alert_id)
+    return [
+        TransitionRead(
+            seq=t.seq,
+            kind=t.kind.value,
+            at=datetime.fromtimestamp(t.at_ms / 1000, UTC),
+            at_ms=t.at_ms,
+            actor=t.actor,
+            severity=t.severity.value,
+            value=t.value,
+            unit=t.unit,
+            note=t.note,
+            notify=t.notify,
+        )
+        for t in trail
+    ]
 
 
 @router.post(

@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.alerts.runtime.registry_view import load_view
+from api.alerts.runtime.season import SeasonTotals
 from api.core.paging import CursorQuery, LimitQuery, Page
 from api.core.params import SlugId
 from api.core.problems import ProblemError, field_error, problem_responses
@@ -63,6 +64,28 @@ def _evaluate(
     return model.evaluate_from(fixes, starts, end_ms, soil=soil, expected_interval_s=intervals)
 
 
+def _season(
+    request: Request, access: AccessDep, store: TimeSeriesStore, wanted: set[str]
+) -> list[PastureGrazingRead]:
+    """Season figures from the app's running totals: after the first call, each request
+    reads the fixes of the last hours only (see api/alerts/runtime/season.py)."""
+    totals: SeasonTotals = request.app.state.season_totals
+    config = totals.config
+    view = load_view(access.session, config.lu_coefficients, timezone=config.timezone)
+    now_ms = datetime_to_ms(datetime.now(UTC))
+    try:
+        fixes = store.positions(totals.fetch_from_ms(view, now_ms), now_ms + 1)
+        soil = store.soil_readings(now_ms - _soil_ms(config), now_ms + 1)
+    except StoreError as exc:
+        raise ProblemError(503, f"time-series store: {exc}") from exc
+    result = totals.season(view, fixes, now_ms, soil=soil)
+    return [
+        PastureGrazingRead.model_validate(p.api_fields())
+        for p in result.pastures
+        if p.pasture_id in wanted
+    ]
+
+
 def _read(result: GrazingResult) -> list[PastureGrazingRead]:
     return [PastureGrazingRead.model_validate(p.api_fields()) for p in result.pastures]
 
@@ -84,11 +107,7 @@ def all_grazing(
     rows, nxt = page(access.session, access.select(Pasture), Pasture.id, limit, cursor, str)
     items: list[PastureGrazingRead] = []
     if rows:
-        config: GrazingConfig = request.app.state.grazing
-        model, intervals = _model(access, config, {p.id for p in rows})
-        now_ms = datetime_to_ms(datetime.now(UTC))
-        result = _evaluate(store, model, intervals, model.season_starts_ms(now_ms), now_ms)
-        items = _read(result)
+        items = _season(request, access, store, {p.id for p in rows})
     if format == "json":
         return Page(items=items, next_cursor=nxt)
     by_id = {g.pasture_id: g for g in items}

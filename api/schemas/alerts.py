@@ -75,3 +75,33 @@ class AlertRead(BaseModel):
     acknowledged_by: str | None
     resolved_ms: int | None
     seq: int = Field(description="Number of the alert's last transition (audit trail).")
+
+
+class TransitionRead(BaseModel):
+    """One line of an alert's audit trail."""
+
+    model_config = example(
+        {
+            "seq": 2,
+            "kind": "acknowledged",
+            "at": "2026-06-12T09:20:00Z",
+            "at_ms": 1781256000000,
+            "actor": "herder-12",
+            "severity": "critical",
+            "value": 1.13,
+            "unit": "ratio",
+            "note": None,
+            "notify": False,
+        }
+    )
+
+    seq: int
+    kind: Literal["opened", "escalated", "renotified", "acknowledged", "resolved"]
+    at: datetime
+    at_ms: int
+    actor: str = Field(description="`engine`, or who acted (`herder-<id>`, `token-<id>`).")
+    severity: Literal["warning", "critical"]
+    value: float
+    unit: str
+    note: str | None
+    notify: bool = Field(description="Whether this transition was told to people.")

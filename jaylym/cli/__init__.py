@@ -41,8 +41,8 @@ COMMANDS: dict[str, str] = {
     "demo": "api.cli:demo",
     "nmea": "jaylym.cli.firmware_cmd:nmea",
     "simulate": "jaylym.cli.firmware_cmd:simulate",
-    "ingest": "ingest.cli:ingest",
     "alerts": "api.cli:alerts",
+    "ingest": "ingest.cli:ingest",
 }
 
 

@@ -40,6 +40,8 @@ class RegistryView:
     stations: tuple[grazing_inputs.SoilStation, ...]
     people: tuple[Recipient, ...]
     okrug_names: Mapping[str, str] = field(default_factory=dict)
+    # okrug -> language -> name: a message names the okrug in its reader's language
+    okrug_names_by_language: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     pasture_names: Mapping[str, str] = field(default_factory=dict)
     herd_names: Mapping[str, str] = field(default_factory=dict)
     device_herd: Mapping[str, str] = field(default_factory=dict)
@@ -248,6 +250,9 @@ def load_view(
         stations=tuple(stations),
         people=tuple(people),
         okrug_names=okrug_names,
+        okrug_names_by_language={
+            oid: {"kk": o.name_kk, "ru": o.name_ru, "en": o.name_en} for oid, o in okrugs.items()
+        },
         pasture_names={p.id: p.name for p in pasture_rows},
         herd_names={h.id: h.name for h in herd_rows},
         device_herd={d.id: d.herd_id for d in device_rows if d.herd_id is not None},

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from api.alerts import model as msg
 from api.alerts.delivery import Deliverer
 from api.alerts.engine.model import NotificationEvent, SubjectKind, TransitionKind
-from api.alerts.recipients import recipients_for
+from api.alerts.recipients import Recipient, recipients_for
 from api.alerts.runtime.registry_view import RegistryView
 
 log = structlog.get_logger("jaylym.alerts.sink")
@@ -110,7 +110,11 @@ def herds_of(event: NotificationEvent, view: RegistryView) -> list[str]:
     return [herd] if herd else []
 
 
-def message_for(event: NotificationEvent, view: RegistryView) -> msg.Alert:
+def message_for(
+    event: NotificationEvent, view: RegistryView, language: str | None = None
+) -> msg.Alert:
+    """The message model of `event`; `language` picks the okrug's name (default: the
+    registry view's naming language)."""
     s = event.subject
     herd_ids = herds_of(event, view)
     pasture_id = s.pasture_id
@@ -128,7 +132,11 @@ def message_for(event: NotificationEvent, view: RegistryView) -> msg.Alert:
             "transition": _TRANSITIONS[event.kind],
             "subject": {
                 "okrug_id": s.okrug,
-                "okrug_name": view.okrug_names.get(s.okrug) or s.okrug,
+                "okrug_name": (
+                    view.okrug_names_by_language.get(s.okrug, {}).get(language or "")
+                    or view.okrug_names.get(s.okrug)
+                    or s.okrug
+                ),
                 "pasture_id": pasture_id,
                 "pasture_name": pasture_name,
                 "herd_ids": tuple(herd_ids),
@@ -162,6 +170,12 @@ class DeliverySink:
                 UNDELIVERABLE.labels(event.rule).inc()
                 log.error("alert.undeliverable", key=event.key, rule=event.rule, error=str(exc))
                 continue
-            # Raises on a database error: the engine then offers the events again, and the
-            # keys already recorded are not recorded twice.
-            self.deliverer.submit(alert, recipients_for(alert, view.people))
+            # One submit per reader language, so each message names the okrug in it. Raises
+            # on a database error: the engine then offers the events again, and the keys
+            # already recorded (alert, seq, recipient, channel) are not recorded twice.
+            by_language: dict[str, list[Recipient]] = {}
+            for person in recipients_for(alert, view.people):
+                lang = person.language or self.deliverer.default_language
+                by_language.setdefault(lang, []).append(person)
+            for language, people in by_language.items():
+                self.deliverer.submit(message_for(event, view, language), people)

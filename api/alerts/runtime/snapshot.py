@@ -17,14 +17,14 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.orm import Session
 
 from api.alerts.engine import inputs as engine_inputs
 from api.alerts.runtime.registry_view import RegistryView, load_view
-from api.grazing import GrazingConfig, GrazingModel, SeasonLedger, pasture_state_points
+from api.alerts.runtime.season import SeasonTotals
+from api.grazing import GrazingConfig, GrazingModel, pasture_state_points
 from api.grazing.results import GrazingResult
 from jaylym.models import PositionReading, SoilReading
 from jaylym.store.base import Point, StoreError, TimeSeriesStore
@@ -37,13 +37,6 @@ FIX_WINDOW_MS = 12 * MS_PER_HOUR  # the immobile window (10 h) plus the 2 h max_
 BATTERY_WINDOW_MS = 7 * MS_PER_DAY
 DENSITY_WINDOW_MS = MS_PER_HOUR
 MOISTURE_DAYS = 10  # daily factors: the drought rule needs 7 days
-
-
-@dataclass
-class _Model:
-    key: str
-    model: GrazingModel
-    ledger: SeasonLedger
 
 
 class FixCache:
@@ -120,7 +113,7 @@ class RegistrySnapshotSource:
         self.name_language = name_language
         self.write_state = write_state
         self.view: RegistryView | None = None  # the latest, for the sink's names
-        self._model: _Model | None = None
+        self.totals = SeasonTotals(grazing)
         self._battery: dict[str, dict[int, float]] = {}
         self._battery_loaded = False
         self._battery_lists: dict[str, list[engine_inputs.Sample]] = {}
@@ -197,24 +190,8 @@ class RegistrySnapshotSource:
     def _soil_window_ms(self) -> int:
         return round(self.grazing.moisture_window_days * MS_PER_DAY) + MOISTURE_DAYS * MS_PER_DAY
 
-    def _model_for(self, view: RegistryView) -> _Model:
-        key = view.model_key
-        if self._model is None or self._model.key != key:
-            # Anything the model is built from changed: start the season accounts again
-            # (one fetch from the season start), rather than mix two models' totals.
-            model = GrazingModel(
-                view.grazing_pastures, view.grazing_herds, view.stations, self.grazing
-            )
-            self._model = _Model(key, model, SeasonLedger(model))
-        return self._model
-
-    def _settle_ms(self) -> int:
-        return self.grazing.max_gap_cap_s * 1000
-
     def _fixes(self, view: RegistryView, now_ms: int) -> dict[str, list[PositionReading]]:
-        m = self._model_for(view)
-        commit_to = now_ms - self._settle_ms()
-        start = min(now_ms - FIX_WINDOW_MS, m.ledger.fetch_from_ms(max(commit_to, 0)))
+        start = min(now_ms - FIX_WINDOW_MS, self.totals.fetch_from_ms(view, now_ms))
         return self._fix_cache.fetch(self.store, start, now_ms + 1)
 
     def _grazing(
@@ -224,17 +201,9 @@ class RegistrySnapshotSource:
         soil: Mapping[str, Sequence[SoilReading]],
         now_ms: int,
     ) -> dict[str, engine_inputs.PastureGrazing]:
-        m = self._model_for(view)
-        intervals = view.expected_interval_s
-        commit_to = now_ms - self._settle_ms()
-        through = min((a.through_ms for a in m.ledger.accounts.values()), default=None)
-        if through is None or commit_to > through:
-            m.ledger.advance(fixes, commit_to, soil=soil, expected_interval_s=intervals)
-        season = SeasonLedger(m.model, m.ledger.accounts).advance(
-            fixes, now_ms, soil=soil, expected_interval_s=intervals
-        )
+        season = self.totals.season(view, fixes, now_ms, soil=soil)
         density = self._density_series(now_ms)
-        moisture = self._moisture_series(m.model, soil, now_ms)
+        moisture = self._moisture_series(self.totals.model(view), soil, now_ms)
         if self.write_state:
             self._write_state(season, now_ms)
         out: dict[str, engine_inputs.PastureGrazing] = {}

@@ -184,11 +184,13 @@ def test_every_rule_fires_and_reaches_people_in_their_language(wired: Wired) -> 
     # Айгуль (ru): Telegram, Russian (Cyrillic, no Kazakh-only letter), about her herd.
     assert tg["2002"]
     assert all(not kazakh(t) for t in tg["2002"]), tg["2002"]
+    assert all("Согеты" in t for t in tg["2002"])  # the okrug named in Russian for her
     assert all(any("а" <= c <= "я" for c in t.lower()) for t in tg["2002"])
     # Dana (en): a signed webhook for every alert of the okrug.
     hooks = [r.json() for r in sent["webhook"]]
     assert {h["alert"]["rule"] for h in hooks} == RULES
     assert {h["language"] for h in hooks} == {"en"}
+    assert {h["alert"]["subject"]["okrug_name"] for h in hooks} == {"Sogety"}
     assert all(r.headers["x-jaylym-signature"].startswith("v1=") for r in sent["webhook"])
 
     # Who hears what: Асқар about his herd (off plan, still collar, dry pastures he is in);
@@ -288,6 +290,21 @@ def test_ack_stops_repeats_and_a_restart_neither_loses_nor_resends(wired_sqlite:
         for r in wired.receiver.requests[before_requests:]
     )
     assert open_ids(wired) == before_ids  # none lost, none doubled
+
+    # The audit trail through the API: opened, maybe repeats, then Асқар's acknowledgement,
+    # which told nobody; Айгуль cannot read it.
+    trail = client.get(f"/api/v1/alerts/{acked}/transitions", headers=wired.auth("askar"))
+    assert trail.status_code == 200, trail.text
+    kinds = [t["kind"] for t in trail.json()]
+    assert kinds[0] == "opened"
+    assert kinds[-1] == "acknowledged"
+    assert "renotified" not in kinds[kinds.index("acknowledged") :]
+    assert [t["seq"] for t in trail.json()] == list(range(1, len(kinds) + 1))
+    ack = trail.json()[-1]
+    assert ack["actor"] == f"herder-{wired.world.herders['askar']}"
+    assert ack["notify"] is False
+    hidden = client.get(f"/api/v1/alerts/{acked}/transitions", headers=wired.auth("aigul"))
+    assert hidden.status_code == 404
 
     # The API restarted with open alerts lists the same ones.
     client.close()
