@@ -102,7 +102,9 @@ class ConsoleSink:
         )
         lines = [head]
         for lang in languages:
-            text = render(alert, cast("Language", lang), tz=self.timezone).sms
+            # Built per language: the okrug's name is given in the reader's language.
+            localised = message_for(event, view, lang)
+            text = render(localised, cast("Language", lang), tz=self.timezone).sms
             lines.append(f"    {lang}: {text}")
         with self._lock:
             self.fired.append(

@@ -49,7 +49,8 @@ PEOPLE = (
 )
 VIEW = SimpleNamespace(
     people=PEOPLE,
-    okrug_names={"sogety": "Sogety"},
+    okrug_names={"sogety": "Сөгеті"},
+    okrug_names_by_language={"sogety": {"kk": "Сөгеті", "ru": "Согеты", "en": "Sogety"}},
     pasture_names={"auyl-many": "Ауыл маңы", "shabyndyk": "Шабындық", "kuzeu": "Күзеу"},
     herd_names={"serik-sheep": "Серіктің отары", "aigul-cattle": "Айгүлдің табыны",
                 "kim-mixed": "Стадо Кима", "dana-horses": "Dana's horses"},
@@ -103,6 +104,14 @@ def test_printed_in_the_herders_languages_then_english(rule: str) -> None:
     assert all(texts)
     assert len(set(texts)) == len(texts)  # each language its own text
     assert sink.fired[0].languages == EXPECTED_LANGUAGES[rule]
+
+
+def test_the_okrug_is_named_in_each_readers_language() -> None:
+    out: list[str] = []
+    ConsoleSink(lambda: VIEW, out.append, 0.0, lambda: 1.0).accept([_event("low_battery")])
+    kk, en = out[0].splitlines()[1:]
+    assert "Сөгеті" in kk
+    assert "Sogety" in en
 
 
 def test_acknowledgements_are_not_printed() -> None:
