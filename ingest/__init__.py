@@ -1,2 +1,9 @@
-"""The MQTT ingest: subscribes to the broker, decodes and validates every message, and writes
-readings to the time-series store without losing or doubling any."""
+"""The MQTT ingest: every reading from broker to store, none lost, none doubled.
+
+Flow of one message (see `consumer.py` for the delivery guarantees):
+
+    paho thread -> queue -> Consumer batch -> decoders (one per source format)
+      -> validation (named rejection reasons) -> quality flags -> (device, seq) window
+      -> store.write | spool (store down) ; dead letters -> ledger + DLQ topic
+      -> per-device stats -> PUBACK
+"""

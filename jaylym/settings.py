@@ -56,6 +56,32 @@ class InfluxConfig(BaseModel):
     retry_backoff_s: float = Field(0.5, ge=0)
 
 
+class IngestConfig(BaseModel):
+    """The ingest's slice of the settings (see the `ingest_*` fields of `Settings`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: str = "jaylym-ingest"
+    mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
+    session_expiry_s: int = 14 * 24 * 3600
+    shared_group: str | None = None
+    batch_max: int = 500
+    flush_interval_s: float = 0.2
+    max_payload_bytes: int = 65536
+    max_future_s: int = 600
+    max_age_days: int = 400
+    dedup_window: int = 200_000
+    spool_dir: Path = Path("./var/spool")
+    spool_max_bytes: int = 512 * 1024 * 1024
+    max_speed_kmh: float = 15.0
+    max_hdop: float = 10.0
+    soil_saturation_pct: float = 50.0
+    flatline_h: float = 12.0
+    directory_ttl_s: float = 30.0
+    metrics_port: int = 9108
+    metrics_host: str = "127.0.0.1"
+
+
 def parse_mqtt_url(url: str) -> MqttConfig:
     """`mqtt://user:pass@host:port` (or `mqtts://`) into its parts; percent-escapes allowed."""
     parts = urlsplit(url)
@@ -240,6 +266,87 @@ class Settings(BaseSettings):
         '`{"overgrazing": {"warning": 0.7}, "stray": {"sustain_s": 3600}}` '
         "(keys as in docs/alerts.md; unknown keys are refused).",
     )
+    ingest_client_id: str = Field(
+        "jaylym-ingest",
+        pattern=r"^[A-Za-z0-9_\-]{1,64}$",
+        description="Stable MQTT client id of the ingest: the broker keeps its persistent "
+        "session under this name. Give each process of a shared group its own id.",
+    )
+    ingest_mqtt_protocol: Literal["3.1.1", "5"] = Field(
+        "3.1.1",
+        description="MQTT protocol of the ingest's subscription, `3.1.1` or `5`. Both resume a "
+        "70 000-message backlog on Mosquitto 2.0.11; 3.1.1 also works with the demo's amqtt.",
+    )
+    ingest_session_expiry_s: int = Field(
+        14 * 24 * 3600,
+        ge=60,
+        description="MQTT 5 session expiry: how long the broker keeps queueing for a stopped "
+        "ingest, seconds.",
+    )
+    ingest_shared_group: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9-]{1,32}$",
+        description="Subscribe through `$share/<name>/…` so several ingest processes split "
+        "the load.",
+    )
+    ingest_batch_max: int = Field(
+        500,
+        ge=1,
+        le=65535,
+        description="Most messages per durable write and acknowledgement batch; keep it "
+        "within the broker's `max_inflight_messages`.",
+    )
+    ingest_flush_interval_s: float = Field(
+        0.2, gt=0, le=10, description="Longest a partial batch waits before it is written, s."
+    )
+    ingest_max_payload_bytes: int = Field(
+        65536, ge=256, description="Larger messages are dead-lettered as `too_large`."
+    )
+    ingest_max_future_s: int = Field(
+        600, ge=0, description="Readings further in the future than this are rejected, s."
+    )
+    ingest_max_age_days: int = Field(
+        400,
+        ge=1,
+        description="Readings older than this (the store's retention) are rejected, days.",
+    )
+    ingest_dedup_window: int = Field(
+        200_000,
+        ge=100,
+        description="How many recent (device, seq, ts) keys are remembered to drop exact "
+        "repeats before they cost a write.",
+    )
+    ingest_spool_max_bytes: int = Field(
+        512 * 1024 * 1024,
+        ge=65536,
+        description="Size bound of the on-disk spool used while the store is unreachable; "
+        "when full the ingest stops acknowledging and the broker holds the backlog.",
+    )
+    ingest_max_speed_kmh: float = Field(
+        15.0, gt=0, description="Collar fixes implying a faster move are flagged `speed`."
+    )
+    ingest_max_hdop: float = Field(10.0, gt=0, description="Fixes above this HDOP are flagged.")
+    ingest_soil_saturation_pct: float = Field(
+        50.0,
+        gt=0,
+        le=100,
+        description="Volumetric water content at saturation, percent (ISMN flags C03, D10).",
+    )
+    ingest_flatline_h: float = Field(
+        12.0, gt=0, description="A soil value unchanged this long is flagged D09/D10, hours."
+    )
+    ingest_directory_ttl_s: float = Field(
+        30.0, ge=0, description="How long a device looked up in the registry is cached, s."
+    )
+    ingest_metrics_port: int = Field(
+        9108,
+        ge=0,
+        le=65535,
+        description="Port of the ingest's Prometheus `/metrics` and `/healthz` (0: off).",
+    )
+    ingest_metrics_host: str = Field(
+        "127.0.0.1", description="Address the ingest's metrics endpoint binds to."
+    )
 
     @field_validator("mqtt_url")
     @classmethod
@@ -277,6 +384,16 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def ingest(self) -> IngestConfig:
+        return IngestConfig(
+            **{
+                name.removeprefix("ingest_"): getattr(self, name)
+                for name in type(self).model_fields
+                if name.startswith("ingest_")
+            },
+            spool_dir=self.data_dir / "spool",
+        )
 
     @property
     def registry_url(self) -> str:

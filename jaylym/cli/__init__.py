@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "demo": "api.cli:demo",
     "nmea": "jaylym.cli.firmware_cmd:nmea",
     "simulate": "jaylym.cli.firmware_cmd:simulate",
+    "ingest": "ingest.cli:ingest",
 }
 
 

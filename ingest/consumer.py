@@ -1,0 +1,432 @@
+"""The consumer loop: batches of messages made durable, then acknowledged.
+
+The rule that makes `kill -9` safe: a message is PUBACKed only after everything it carries is
+durable, its readings in the store or fsync'd in the spool, its refusals in the ledger. Until
+then the broker keeps it (persistent session) and redelivers it to the next process.
+
+Batches close on count (`batch_max`, kept within the broker's in-flight window: the broker
+sends no more than that many unacknowledged messages) and on time (`flush_interval_s`), so a
+trickle is never stuck waiting for a full batch.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+
+from ingest.decoders import decode
+from ingest.decoders.base import Decoded
+from ingest.dedup import DeviceCounts, RepeatWindow, SeqTracker
+from ingest.directory import DirectoryUnavailable
+from ingest.ledger import DeadLetter, Ledger
+from ingest.metrics import IngestMetrics
+from ingest.mqtt import Inbound, Transport
+from ingest.quality import PositionFlagger, SoilFlagger
+from ingest.reasons import Reason, Rejected
+from ingest.spool import Spool, SpoolFull, reading_to_json
+from ingest.validate import Item, TimeLimits, build_items, resolve_device
+from jaylym.models import DeviceDirectory, DeviceInfo, PositionReading, Reading
+from jaylym.settings import IngestConfig
+from jaylym.store.base import StoreRejected, TimeSeriesStore
+
+log = structlog.get_logger("jaylym.ingest")
+
+DLQ_TOPIC = "pasture/v1/_dlq/{reason}"
+DECODER_ERROR = "decoder_error"  # a bug of ours, not of the input: kept in the DLQ to replay
+REPLAY_CHUNK = 5000
+RETRY_MIN_S, RETRY_MAX_S = 0.5, 10.0
+STORE_PROBE_S = 1.0  # how often a down store is asked again
+
+
+@dataclass
+class Prepared:
+    """A batch decoded, validated and flagged; what remains is to make it durable."""
+
+    messages: list[Inbound]
+    items: list[Item] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    readings_done: bool = False
+
+    @property
+    def readings(self) -> list[Reading]:
+        return [r for item in self.items for r in item.readings]
+
+
+class Consumer:
+    def __init__(
+        self,
+        cfg: IngestConfig,
+        store: TimeSeriesStore,
+        directory: DeviceDirectory,
+        ledger: Ledger,
+        spool: Spool,
+        metrics: IngestMetrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.directory = directory
+        self.ledger = ledger
+        self.spool = spool
+        self.metrics = metrics
+        self.clock = clock
+        self.transport: Transport | None = None
+        self.inbox: queue.Queue[Inbound] = queue.Queue()
+        self.limits = TimeLimits(cfg.max_future_s * 1000, cfg.max_age_days * 86_400_000)
+        self.window = RepeatWindow(cfg.dedup_window)
+        self.tracker = SeqTracker(ledger.load_counts())
+        self.positions = PositionFlagger(cfg.max_hdop, cfg.max_speed_kmh)
+        self.soil = SoilFlagger(cfg.soil_saturation_pct, cfg.flatline_h)
+        self._held: Prepared | None = None  # durable step failed: retried, not acked
+        self._undecoded: list[Inbound] = []  # registry down: decoded again later
+        self._store_retry_at = 0.0
+        self._retry_s = RETRY_MIN_S
+        self._spool_full_logged = False
+        self.store_up = True
+        metrics.spool_bytes.set(spool.depth_bytes)
+
+    # --- wiring --------------------------------------------------------------------------
+    def offer(self, message: Inbound) -> None:
+        """Called from the MQTT network thread."""
+        self.inbox.put(message)
+        self.metrics.pending.inc()
+
+    def seed(self) -> None:
+        """Prime the speed and flat-line checks with each device's latest stored reading."""
+        try:
+            for latest in self.store.latest().values():
+                if isinstance(latest.reading, PositionReading):
+                    self.positions.seed(latest.reading)
+                else:
+                    self.soil.seed(latest.reading)
+        except Exception as exc:  # a cold start must not depend on the store being up
+            log.warning("could not seed quality checks from the store", error=str(exc))
+
+    @property
+    def holding(self) -> bool:
+        """True while acknowledgements are held (spool full or ledger down)."""
+        return self._held is not None or bool(self._undecoded)
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.step(stop)
+
+    def step(self, stop: threading.Event | None = None) -> None:
+        if self._held is not None or self._undecoded:
+            if not self._retry_blocked():
+                self._pause(stop)
+            self._replay()
+            return
+        batch = self._collect()
+        if batch:
+            self._handle(batch)
+        self._replay()
+
+    def _pause(self, stop: threading.Event | None) -> None:
+        delay = self._retry_s
+        self._retry_s = min(RETRY_MAX_S, self._retry_s * 2)
+        if stop is not None:
+            stop.wait(delay)
+        else:
+            time.sleep(delay)
+
+    def _collect(self) -> list[Inbound]:
+        try:
+            first = self.inbox.get(timeout=self.cfg.flush_interval_s)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.cfg.flush_interval_s
+        while len(batch) < self.cfg.batch_max:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return batch
+
+    def _handle(self, batch: list[Inbound]) -> None:
+        try:
+            decoded = [self._decode(msg) for msg in batch]
+        except DirectoryUnavailable as exc:
+            log.warning("registry unavailable, holding batch", error=str(exc), size=len(batch))
+            self._undecoded = batch
+            return
+        prepared = self._prepare(batch, decoded)
+        if not self._commit(prepared):
+            self._held = prepared
+
+    def _retry_blocked(self) -> bool:
+        if self._undecoded:
+            batch, self._undecoded = self._undecoded, []
+            self._handle(batch)
+            return not self._undecoded and self._held is None
+        assert self._held is not None
+        if self._commit(self._held):
+            self._held = None
+            return True
+        return False
+
+    # --- decoding and validation ---------------------------------------------------------
+    def _decode(self, msg: Inbound) -> tuple[Decoded, DeviceInfo] | Rejected:
+        """Decoder and registry verdict for one message; the registry being down raises."""
+        try:
+            if len(msg.payload) > self.cfg.max_payload_bytes:
+                raise Rejected(Reason.TOO_LARGE, f"{len(msg.payload)} bytes")
+            decoded = decode(msg.topic, msg.payload)
+            return decoded, resolve_device(decoded, self.directory)
+        except Rejected as exc:
+            return exc
+        except DirectoryUnavailable:
+            raise
+        except Exception as exc:  # never crash on input: a decoder bug dead-letters the message
+            log.exception("decoder error", topic=msg.topic)
+            return Rejected(Reason.BAD_SCHEMA, f"{DECODER_ERROR}: {type(exc).__name__}: {exc}")
+
+    def _prepare(
+        self, batch: list[Inbound], decoded: list[tuple[Decoded, DeviceInfo] | Rejected]
+    ) -> Prepared:
+        prepared = Prepared(messages=batch)
+        now_ms = round(self.clock() * 1000)
+        in_batch: set[tuple[str, int, int]] = set()
+        sources: Counter[str] = Counter()
+        for msg, verdict in zip(batch, decoded, strict=True):
+            if isinstance(verdict, Rejected):
+                sources[_source(msg.topic)] += 1
+                prepared.dead.append(self._dead(msg, verdict))
+                continue
+            message, device = verdict
+            sources[message.source] += 1
+            try:
+                items, refused = build_items(message, device, now_ms, self.limits)
+            except Exception as exc:  # never crash on input (see _decode)
+                log.exception("validation error", topic=msg.topic)
+                detail = f"{DECODER_ERROR}: {type(exc).__name__}: {exc}"
+                prepared.dead.append(self._dead(msg, Rejected(Reason.BAD_SCHEMA, detail)))
+                continue
+            prepared.dead.extend(self._dead(msg, r) for r in refused)
+            for item in items:
+                prepared.touched.add(item.device_id)
+                if item.key in self.window or item.key in in_batch:
+                    self.tracker.duplicate(item.device_id)
+                    self.metrics.duplicates.inc()
+                    continue
+                in_batch.add(item.key)
+                self.tracker.received(item.device_id, item.seq)
+                prepared.items.append(self._flag(item))
+        for source, n in sources.items():  # per batch: labels() costs more than the count
+            self.metrics.received.labels(source=source).inc(n)
+        return prepared
+
+    def _flag(self, item: Item) -> Item:
+        flagged = tuple(
+            self.positions.flag(r) if isinstance(r, PositionReading) else self.soil.flag(r)
+            for r in item.readings
+        )
+        for reading in flagged:
+            for flag in reading.flags:
+                self.metrics.flagged.labels(flag=flag).inc()
+        return Item(item.device_id, item.seq, item.ts_ms, flagged)
+
+    def _dead(self, msg: Inbound, rejected: Rejected) -> DeadLetter:
+        self.metrics.rejected.labels(reason=rejected.reason.value).inc()
+        log.info("rejected", reason=rejected.reason.value, topic=msg.topic[:200],
+                 detail=rejected.detail)  # fmt: skip
+        return DeadLetter.of(
+            datetime.fromtimestamp(msg.received_at, UTC),
+            msg.topic,
+            rejected.reason.value,
+            rejected.detail,
+            msg.payload,
+        )
+
+    # --- making it durable ---------------------------------------------------------------
+    def _commit(self, prepared: Prepared) -> bool:
+        """Readings, then ledger, then PUBACKs. False when a durable step must be retried."""
+        if not prepared.readings_done:
+            if not self._persist(prepared):
+                return False
+            prepared.readings_done = True
+        try:
+            counts = {d: self.tracker.counts[d] for d in prepared.touched}
+            self.ledger.record(prepared.dead, {k: _copy(v) for k, v in counts.items()})
+        except Exception as exc:
+            log.warning("ledger write failed, holding acks", error=str(exc))
+            return False
+        self._publish_dead(prepared.dead)
+        now = self.clock()
+        for item in prepared.items:
+            self.window.add(item.key)
+            self.metrics.lag.observe(max(0.0, now - item.ts_ms / 1000))
+        self._ack(prepared.messages)
+        self._retry_s = RETRY_MIN_S
+        return True
+
+    def _persist(self, prepared: Prepared) -> bool:
+        readings = prepared.readings
+        if not readings:
+            return True
+        if time.monotonic() >= self._store_retry_at and self._store_answers():
+            try:
+                self._write_store(readings)
+                return True
+            except StoreRejected as exc:
+                readings = self._isolate_rejected(prepared, exc)
+                if not readings:
+                    return True
+            except Exception as exc:  # StoreUnavailable, or a driver error it did not wrap
+                self._store_down(exc)
+        try:
+            self.spool.append(readings)
+        except SpoolFull as exc:
+            if not self._spool_full_logged:
+                log.error("spool full: holding acknowledgements, the broker keeps the backlog",
+                          detail=str(exc))  # fmt: skip
+                self._spool_full_logged = True
+            self.metrics.spool_full.set(1)
+            return False
+        except OSError as exc:
+            log.error("spool write failed: holding acknowledgements", error=str(exc))
+            return False
+        self.metrics.spooled.inc(len(readings))
+        self.metrics.spool_bytes.set(self.spool.depth_bytes)
+        if self._spool_full_logged:
+            log.warning("spool has room again: acknowledging")
+            self._spool_full_logged = False
+            self.metrics.spool_full.set(0)
+        return True
+
+    def _write_store(self, readings: list[Reading]) -> None:
+        started = time.monotonic()
+        self.store.write(readings)
+        self.metrics.batch_write.observe(time.monotonic() - started)
+        positions = sum(1 for r in readings if isinstance(r, PositionReading))
+        if positions:
+            self.metrics.stored.labels(kind="position").inc(positions)
+        if len(readings) > positions:
+            self.metrics.stored.labels(kind="soil").inc(len(readings) - positions)
+        if not self.store_up:
+            log.info("store reachable again")
+        self.store_up = True
+        self.metrics.store_up.set(1)
+        if self._spool_full_logged:
+            self._spool_full_logged = False
+            self.metrics.spool_full.set(0)
+
+    def _store_answers(self) -> bool:
+        """While the store is down, a cheap ping (when it has one) decides whether to try a
+        write: a write to a dead server costs its whole retry schedule, seconds each time."""
+        if self.store_up:
+            return True
+        ping = getattr(self.store, "ping", None)
+        if ping is None or ping():
+            return True
+        self._store_retry_at = time.monotonic() + STORE_PROBE_S
+        return False
+
+    def _store_down(self, exc: Exception) -> None:
+        if self.store_up:
+            log.warning("store unavailable: spooling", error=str(exc))
+        self.store_up = False
+        self.metrics.store_up.set(0)
+        self._store_retry_at = time.monotonic() + STORE_PROBE_S
+
+    def _isolate_rejected(self, prepared: Prepared, exc: StoreRejected) -> list[Reading]:
+        """The store refused the batch: write item by item, dead-letter the ones it refuses.
+        Returns the readings it could not take for another reason (to spool)."""
+        log.warning("store rejected a batch, isolating", error=str(exc))
+        leftover: list[Reading] = []
+        for item in prepared.items:
+            try:
+                self._write_store(list(item.readings))
+            except Exception as item_exc:
+                if not isinstance(item_exc, StoreRejected):
+                    self._store_down(item_exc)
+                    leftover.extend(item.readings)
+                    continue
+                payload = json.dumps([reading_to_json(r) for r in item.readings]).encode()
+                self.metrics.rejected.labels(reason=Reason.STORE_REJECTED.value).inc()
+                prepared.dead.append(
+                    DeadLetter.of(datetime.now(UTC), f"store/{item.device_id}",
+                                  Reason.STORE_REJECTED.value, str(item_exc), payload)
+                )  # fmt: skip
+        return leftover
+
+    def _replay(self) -> None:
+        """Move spooled readings into the store, oldest first, while it is reachable."""
+        if self.spool.empty or time.monotonic() < self._store_retry_at:
+            return
+        if not self._store_answers():
+            return
+        readings, end = self.spool.peek(REPLAY_CHUNK)
+        try:
+            if readings:
+                self._write_store(readings)
+        except StoreRejected as exc:
+            # Already validated once; a refusal now means a store-side conflict. Keep the
+            # batch out of the way rather than block the spool forever.
+            log.error("store rejected spooled readings; moved to the DLQ", error=str(exc))
+            payload = json.dumps([reading_to_json(r) for r in readings]).encode()
+            letter = DeadLetter.of(datetime.now(UTC), "spool", Reason.STORE_REJECTED.value,
+                                   str(exc), payload)  # fmt: skip
+            try:
+                self.ledger.record([letter], {})
+            except Exception as ledger_exc:
+                log.warning("ledger write failed, replay retried later", error=str(ledger_exc))
+                self._store_retry_at = time.monotonic() + STORE_PROBE_S
+                return
+            self.metrics.rejected.labels(reason=Reason.STORE_REJECTED.value).inc()
+        except Exception as exc:  # StoreUnavailable, or a driver error it did not wrap
+            self._store_down(exc)
+            return
+        self.spool.commit(end)
+        self.metrics.spool_bytes.set(self.spool.depth_bytes)
+        if self.spool.empty:
+            log.info("spool drained")
+
+    def _publish_dead(self, dead: list[DeadLetter]) -> None:
+        if self.transport is None:
+            return
+        for letter in dead:
+            body = json.dumps(
+                {
+                    "topic": letter.topic,
+                    "reason": letter.reason,
+                    "detail": letter.detail,
+                    "received_at": letter.received_at.isoformat(),
+                    "payload_size": letter.payload_size,
+                    "payload": letter.payload.decode("utf-8", "replace"),
+                }
+            ).encode()
+            self.transport.publish(DLQ_TOPIC.format(reason=letter.reason), body, qos=1)
+
+    def _ack(self, messages: list[Inbound]) -> None:
+        self.metrics.pending.dec(len(messages))
+        if self.transport is None:
+            return
+        for msg in messages:
+            self.transport.ack(msg)
+
+
+def _copy(counts: DeviceCounts) -> DeviceCounts:
+    return DeviceCounts(counts.received, counts.missing, counts.duplicates, counts.last_seq)
+
+
+def _source(topic: str) -> str:
+    for prefix, name in (("pasture/", "native"), ("application/", "chirpstack"),
+                         ("v3/", "thethingsstack")):  # fmt: skip
+        if topic.startswith(prefix):
+            return name
+    return "unknown"

@@ -1,0 +1,96 @@
+"""What every decoder returns, and small helpers they share."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ingest.reasons import Reason, Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A message in the native shape: who sent it, and its raw readings (validated later).
+
+    Exactly one of `device_id` (from the topic) and `dev_eui` (LoRaWAN) identifies the device.
+    """
+
+    source: str
+    readings: list[dict[str, Any]]
+    device_id: str | None = None
+    dev_eui: str | None = None
+    okrug: str | None = None
+    kind: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Decoder(Protocol):
+    """One source format. `subscription` is the MQTT filter that brings its messages."""
+
+    name: str
+    subscription: str
+
+    def matches(self, topic: str) -> bool: ...
+
+    def decode(self, topic: str, payload: bytes) -> Decoded:
+        """The decoded message, or raise `Rejected` naming why not. Never anything else."""
+        ...
+
+
+def parse_json(payload: bytes) -> Any:
+    """JSON or `Rejected(MALFORMED_JSON)`; hostile nesting depth is a rejection too."""
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Rejected(Reason.MALFORMED_JSON, str(exc)) from None
+    except RecursionError:
+        raise Rejected(Reason.MALFORMED_JSON, "nesting too deep") from None
+
+
+def require_object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Rejected(Reason.BAD_SCHEMA, f"{what} is not a JSON object")
+    return value
+
+
+def parse_b64(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise Rejected(Reason.BAD_SCHEMA, f"{what} is not a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise Rejected(Reason.MALFORMED_JSON, f"{what} is not valid base64") from None
+
+
+def parse_rfc3339(value: Any, what: str) -> float:
+    """Unix seconds of an RFC 3339 time; the network servers write nanosecond fractions,
+    which `datetime.fromisoformat` does not take, so the fraction is cut to microseconds."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise Rejected(Reason.BAD_SCHEMA, f"{what} is not an RFC 3339 time")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise Rejected(Reason.BAD_SCHEMA, f"{what} is not an RFC 3339 time") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def readings_from_object(obj: dict[str, Any], seq: int, ts: float) -> list[dict[str, Any]]:
+    """Readings from a network server's codec output: either the native envelope's
+    `readings` list, or one reading whose `seq`/`ts` default to the uplink's."""
+    if "readings" in obj:
+        readings = obj["readings"]
+        if not isinstance(readings, list) or not all(isinstance(r, dict) for r in readings):
+            raise Rejected(Reason.BAD_SCHEMA, "object.readings is not a list of objects")
+        return readings
+    return [{"seq": seq, "ts": ts, **obj}]

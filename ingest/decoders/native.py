@@ -1,0 +1,41 @@
+"""Jaylym's own JSON telemetry: `pasture/v1/{okrug}/{kind}/{device_id}/telemetry`."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import ValidationError
+
+from ingest.decoders.base import Decoded, parse_json
+from ingest.reasons import Reason, Rejected
+from ingest.schema import Envelope, classify
+
+TOPIC_RE = re.compile(r"^pasture/v1/([a-z0-9-]{1,64})/(collar|soil)/([a-z0-9-]{3,32})/telemetry$")
+
+
+class NativeDecoder:
+    name = "native"
+    subscription = "pasture/v1/+/+/+/telemetry"
+
+    def matches(self, topic: str) -> bool:
+        return topic.startswith("pasture/v1/")
+
+    def decode(self, topic: str, payload: bytes) -> Decoded:
+        match = TOPIC_RE.fullmatch(topic)
+        if match is None:
+            raise Rejected(Reason.BAD_TOPIC, "not pasture/v1/{okrug}/{kind}/{device_id}/telemetry")
+        okrug, kind, device_id = match.groups()
+        try:
+            envelope = Envelope.model_validate(parse_json(payload))
+        except ValidationError as exc:
+            raise Rejected(*classify(exc)) from None
+        return Decoded(
+            source=self.name,
+            readings=envelope.readings,
+            device_id=device_id,
+            okrug=okrug,
+            kind=kind,
+        )
+
+
+DECODER = NativeDecoder()

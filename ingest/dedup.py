@@ -1,0 +1,67 @@
+"""Exact repeats and sequence gaps, per device.
+
+The store already makes a replay harmless (same device and ts is the same point); this
+window drops exact repeats before they cost a write and counts them, and the tracker turns
+`seq` gaps into a per-device count of readings lost before the broker.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+
+class RepeatWindow:
+    """The most recent `size` keys, oldest forgotten first (bounded memory)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._keys: OrderedDict[tuple[str, int, int], None] = OrderedDict()
+
+    def __contains__(self, key: tuple[str, int, int]) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, key: tuple[str, int, int]) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        while len(self._keys) > self.size:
+            self._keys.popitem(last=False)
+
+
+@dataclass(slots=True)
+class DeviceCounts:
+    """What `device_stats` holds for one device."""
+
+    received: int = 0
+    missing: int = 0
+    duplicates: int = 0
+    last_seq: int | None = None
+
+
+class SeqTracker:
+    def __init__(self, initial: dict[str, DeviceCounts] | None = None) -> None:
+        self.counts: dict[str, DeviceCounts] = dict(initial or {})
+
+    def _get(self, device_id: str) -> DeviceCounts:
+        counts = self.counts.get(device_id)
+        if counts is None:
+            counts = self.counts[device_id] = DeviceCounts()
+        return counts
+
+    def received(self, device_id: str, seq: int) -> None:
+        counts = self._get(device_id)
+        counts.received += 1
+        if counts.last_seq is None:
+            counts.last_seq = seq
+        elif seq > counts.last_seq:
+            counts.missing += seq - counts.last_seq - 1
+            counts.last_seq = seq
+        elif counts.missing > 0:
+            # An older seq that is not a known repeat: a buffered reading filling a gap.
+            counts.missing -= 1
+
+    def duplicate(self, device_id: str) -> None:
+        self._get(device_id).duplicates += 1

@@ -1,0 +1,104 @@
+"""The ingest assembled: MQTT transport, consumer, spool, metrics endpoint."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import structlog
+
+from ingest.consumer import Consumer
+from ingest.decoders import subscriptions
+from ingest.directory import CachedDirectory
+from ingest.ledger import Ledger
+from ingest.metrics import IngestMetrics, MetricsServer
+from ingest.mqtt import PahoTransport, SessionOptions
+from ingest.spool import Spool
+from jaylym.models import DeviceDirectory
+from jaylym.settings import IngestConfig, MqttConfig
+from jaylym.store.base import TimeSeriesStore
+
+log = structlog.get_logger("jaylym.ingest")
+
+
+def topic_filters(cfg: IngestConfig) -> tuple[str, ...]:
+    """Every decoder's filter, through `$share/<group>/` when a shared group is set."""
+    prefix = f"$share/{cfg.shared_group}/" if cfg.shared_group else ""
+    return tuple(prefix + topic for topic in subscriptions())
+
+
+class IngestService:
+    def __init__(
+        self,
+        cfg: IngestConfig,
+        broker: MqttConfig,
+        store: TimeSeriesStore,
+        directory: DeviceDirectory,
+        ledger: Ledger,
+    ) -> None:
+        self.cfg = cfg
+        self.metrics = IngestMetrics()
+        # One spool per client id: two processes on one host never share a file.
+        self.spool = Spool(cfg.spool_dir / cfg.client_id, cfg.spool_max_bytes)
+        self.consumer = Consumer(
+            cfg, store, CachedDirectory(directory, cfg.directory_ttl_s), ledger, self.spool,
+            self.metrics,
+        )  # fmt: skip
+        self.transport = PahoTransport(
+            broker,
+            SessionOptions(
+                client_id=cfg.client_id,
+                protocol=cfg.mqtt_protocol,
+                session_expiry_s=cfg.session_expiry_s,
+                subscriptions=topic_filters(cfg),
+                receive_maximum=cfg.batch_max,
+                status_topic=f"pasture/v1/_ingest/{cfg.client_id.lower().replace('_', '-')}/status",
+            ),
+            self._offer,
+        )
+        self.consumer.transport = self.transport
+        self.http: MetricsServer | None = None
+
+    def _offer(self, message: Any) -> None:
+        self.consumer.offer(message)
+
+    def health(self) -> dict[str, Any]:
+        connected = self.transport.connected
+        self.metrics.connected.set(1 if connected else 0)
+        return {
+            "ok": connected and not self.consumer.holding,
+            "mqtt_connected": connected,
+            "store_up": self.consumer.store_up,
+            "spool_bytes": self.spool.depth_bytes,
+            "acks_held": self.consumer.holding,
+        }
+
+    def start(self) -> None:
+        if self.cfg.metrics_port:
+            self.http = MetricsServer(
+                self.metrics, self.health, self.cfg.metrics_host, self.cfg.metrics_port
+            )
+            self.http.start()
+        self.consumer.seed()
+        self.transport.start()
+        log.info(
+            "ingest started",
+            client_id=self.cfg.client_id,
+            protocol=self.cfg.mqtt_protocol,
+            subscriptions=list(topic_filters(self.cfg)),
+            spool_bytes=self.spool.depth_bytes,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        self.start()
+        try:
+            self.consumer.run(stop)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.transport.stop()
+        if self.http is not None:
+            self.http.stop()
+        self.spool.close()
+        log.info("ingest stopped")

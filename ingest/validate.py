@@ -1,0 +1,125 @@
+"""From a decoded message to readings: device resolution, schema, ranges and time limits.
+
+Message-level problems (unknown device, topic disagreeing with the registry) refuse the whole
+message. Reading-level problems refuse that reading alone, so one bad value in a batch of 500
+does not cost the other 499.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ingest.decoders.base import Decoded
+from ingest.reasons import Reason, Rejected
+from ingest.schema import CollarIn, SoilIn, classify
+from jaylym.models import DeviceDirectory, DeviceInfo, PositionReading, Reading, SoilReading
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLimits:
+    max_future_ms: int
+    max_age_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One wire reading of one device: a collar fix, or a soil sample over N depths."""
+
+    device_id: str
+    seq: int
+    ts_ms: int
+    readings: tuple[Reading, ...]
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """Exact-repeat identity. `ts` is part of it because a LoRaWAN frame counter restarts
+        at 0 after a re-join, and a restarted counter is new data, not a repeat."""
+        return (self.device_id, self.seq, self.ts_ms)
+
+
+def resolve_device(decoded: Decoded, directory: DeviceDirectory) -> DeviceInfo:
+    if decoded.device_id is not None:
+        device = directory.lookup(decoded.device_id)
+        who = decoded.device_id
+    elif decoded.dev_eui is not None:
+        device = directory.by_dev_eui(decoded.dev_eui)
+        who = f"devEui {decoded.dev_eui}"
+    else:  # pragma: no cover - every decoder sets one of them
+        raise Rejected(Reason.BAD_SCHEMA, "message names no device")
+    if device is None:
+        raise Rejected(Reason.UNKNOWN_DEVICE, f"{who} is not registered")
+    if not device.active:
+        raise Rejected(Reason.REVOKED_DEVICE, f"{device.device_id} is revoked")
+    if decoded.kind is not None and decoded.kind != device.kind:
+        raise Rejected(
+            Reason.TOPIC_MISMATCH, f"topic says {decoded.kind}, registry says {device.kind}"
+        )
+    if decoded.okrug is not None and decoded.okrug != device.okrug:
+        raise Rejected(
+            Reason.TOPIC_MISMATCH, f"topic says okrug {decoded.okrug}, registry {device.okrug}"
+        )
+    return device
+
+
+def build_items(
+    decoded: Decoded, device: DeviceInfo, now_ms: int, limits: TimeLimits
+) -> tuple[list[Item], list[Rejected]]:
+    items: list[Item] = []
+    refused: list[Rejected] = []
+    for index, raw in enumerate(decoded.readings):
+        try:
+            items.append(_build_item(raw, device, now_ms, limits))
+        except Rejected as exc:
+            refused.append(Rejected(exc.reason, f"readings[{index}]: {exc.detail}"))
+    return items, refused
+
+
+def _build_item(raw: dict[str, Any], device: DeviceInfo, now_ms: int, limits: TimeLimits) -> Item:
+    model = CollarIn if device.kind == "collar" else SoilIn
+    try:
+        reading = model.model_validate(raw)
+    except ValidationError as exc:
+        raise Rejected(*classify(exc)) from None
+    ts_ms = round(reading.ts * 1000)
+    if ts_ms > now_ms + limits.max_future_ms:
+        raise Rejected(
+            Reason.FUTURE_TS, f"ts {reading.ts} is {(ts_ms - now_ms) / 1000:.0f} s ahead"
+        )
+    if ts_ms < now_ms - limits.max_age_ms:
+        raise Rejected(Reason.TOO_OLD, f"ts {reading.ts} is older than the retention")
+    readings: tuple[Reading, ...]
+    if isinstance(reading, CollarIn):
+        readings = (
+            PositionReading(
+                device_id=device.device_id,
+                ts_ms=ts_ms,
+                seq=reading.seq,
+                lat=reading.lat,
+                lon=reading.lon,
+                okrug=device.okrug,
+                herd_id=device.herd_id,
+                hdop=reading.hdop,
+                sats=reading.sats,
+                alt=reading.alt,
+                bat=reading.bat,
+            ),
+        )
+    else:
+        assert isinstance(reading, SoilIn)
+        readings = tuple(
+            SoilReading(
+                device_id=device.device_id,
+                ts_ms=ts_ms,
+                seq=reading.seq,
+                depth_cm=depth,
+                vwc=reading.vwc[i],
+                okrug=device.okrug,
+                tsoil=None if reading.tsoil is None else reading.tsoil[i],
+                bat=reading.bat,
+            )
+            for i, depth in enumerate(reading.depths)
+        )
+    return Item(device.device_id, reading.seq, ts_ms, readings)

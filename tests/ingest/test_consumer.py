@@ -1,0 +1,194 @@
+"""The consumer loop with in-process store, registry and ledger: what is acked, when."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ingest.reasons import Reason
+from jaylym.models import PositionReading, SoilFlag, SoilReading
+from tests.ingest.harness import COW1, ST1, Harness, collar_msg
+
+
+def test_round_trip_both_kinds_and_batches(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    now = time.time()
+    h.send(COW1, collar_msg(list(range(1, 101))))
+    h.send(ST1, {"v": 1, "readings": [
+        {"seq": 1, "ts": now - 60, "depths": [10, 30], "vwc": [24.0, -0.2], "tsoil": [5.0, 4.0]},
+    ]})  # fmt: skip
+    h.drain()
+    positions = [r for r in h.store.points.values() if isinstance(r, PositionReading)]
+    soil = sorted((r for r in h.store.points.values() if isinstance(r, SoilReading)),
+                  key=lambda r: r.depth_cm)  # fmt: skip
+    assert len(positions) == 100
+    assert {r.seq for r in positions} == set(range(1, 101))
+    assert all(r.herd_id == "herd-1" and r.okrug == "sogety" for r in positions)
+    assert [(r.depth_cm, r.vwc) for r in soil] == [(10, 24.0), (30, -0.2)]
+    assert soil[1].flags == {SoilFlag.BELOW_ZERO}
+    assert h.transport.acked == [1, 2]
+    assert h.ledger.counts["cow-1"].received == 100
+    assert h.metric("jaylym_ingest_readings_stored_total", kind="position") == 100
+    assert h.metric("jaylym_ingest_readings_stored_total", kind="soil") == 2
+
+
+def test_repeats_are_dropped_counted_and_still_acked(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    msg = collar_msg([1, 2, 3])
+    h.send(COW1, msg)
+    h.drain()
+    writes = h.store.writes
+    h.send(COW1, msg)  # a broker redelivery or a device replay
+    h.send(COW1, msg)
+    h.drain()
+    assert h.store.writes == writes  # dropped before costing a write
+    assert len(h.store.points) == 3
+    assert h.transport.acked == [1, 2, 3]
+    assert h.ledger.counts["cow-1"].duplicates == 6
+    assert h.metric("jaylym_ingest_duplicates_total") == 6
+
+
+def test_seq_gaps_are_recorded_per_device(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.send(COW1, collar_msg([1, 2, 3, 7, 8]))
+    h.send("pasture/v1/sogety/collar/cow-2/telemetry", collar_msg([10, 11]))
+    h.drain()
+    c1, c2 = h.ledger.counts["cow-1"], h.ledger.counts["cow-2"]
+    assert (c1.received, c1.missing, c1.last_seq) == (5, 3, 8)
+    assert (c2.received, c2.missing, c2.last_seq) == (2, 0, 11)
+
+
+def test_every_rejection_reason_is_dead_lettered(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    now = time.time()
+    cases = {
+        Reason.UNKNOWN_DEVICE: ("pasture/v1/sogety/collar/cow-404/telemetry", collar_msg([1])),
+        Reason.REVOKED_DEVICE: ("pasture/v1/sogety/collar/cow-9/telemetry", collar_msg([1])),
+        Reason.TOPIC_MISMATCH: ("pasture/v1/sogety/soil/cow-1/telemetry", collar_msg([1])),
+        Reason.BAD_TOPIC: ("pasture/v1/sogety/collar/COW-1/telemetry", collar_msg([1])),
+        Reason.MALFORMED_JSON: (COW1, b"{nope"),
+        Reason.BAD_SCHEMA: (COW1, {"v": 1, "readings": "all of them"}),
+        Reason.OUT_OF_RANGE: (COW1, collar_msg([1], bat=9.5)),
+        Reason.FUTURE_TS: (COW1, collar_msg([1], ts0=now + 3600)),
+        Reason.TOO_OLD: (COW1, collar_msg([1], ts0=now - 500 * 86400)),
+        Reason.TOO_LARGE: (COW1, collar_msg([1], note="x" * 70_000)),
+    }
+    for topic, payload in cases.values():
+        h.send(topic, payload)
+    h.drain()
+    assert not h.store.points
+    assert h.transport.acked == list(range(1, len(cases) + 1))  # refused is still handled
+    assert [d.reason for d in h.ledger.dead_letters] == [r.value for r in cases]
+    assert [t for t, _ in h.transport.published] == [f"pasture/v1/_dlq/{r}" for r in cases]
+    for reason in cases:
+        assert h.metric("jaylym_ingest_rejected_total", reason=reason.value) == 1
+    big = h.ledger.dead_letters[-1]
+    assert big.payload_size > 70_000
+    assert len(big.payload) == 4096
+    dlq = json.loads(h.transport.published[0][1])
+    assert dlq["topic"] == "pasture/v1/sogety/collar/cow-404/telemetry"
+    assert dlq["reason"] == "unknown_device"
+
+
+def test_store_down_spools_acks_then_replays_in_order(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.store.down = True
+    for start in range(1, 50, 10):
+        h.send(COW1, collar_msg(list(range(start, start + 10))))
+        h.drain()
+    assert h.transport.acked == [1, 2, 3, 4, 5]  # durably spooled, so acknowledged
+    assert not h.store.points
+    assert h.spool.depth_bytes > 0
+    assert h.metric("jaylym_ingest_spool_bytes") == h.spool.depth_bytes
+    h.store.down = False
+    h.consumer._store_retry_at = 0  # skip the back-off wait
+    h.drain()
+    assert h.spool.empty
+    assert sorted(r.seq for r in h.store.points.values()) == list(range(1, 51))
+    assert h.metric("jaylym_ingest_spool_bytes") == 0
+
+
+def test_spool_full_holds_acks_until_the_store_is_back(tmp_path: Path) -> None:
+    h = Harness(tmp_path, spool_max_bytes=65536)
+    h.store.down = True
+    h.send(COW1, collar_msg(list(range(1, 301))))  # about 60 kB spooled
+    h.drain()
+    assert h.transport.acked == [1]
+    h.send(COW1, collar_msg(list(range(301, 601))))  # does not fit
+    h.consumer.step()
+    assert h.consumer.holding
+    assert h.transport.acked == [1]
+    assert h.metric("jaylym_ingest_spool_full") == 1
+    h.store.down = False
+    h.consumer._store_retry_at = 0
+    h.consumer._retry_s = 0.01
+    h.drain()
+    assert h.transport.acked == [1, 2]
+    assert len(h.store.points) == 600
+    assert h.spool.empty
+    assert h.metric("jaylym_ingest_spool_full") == 0
+
+
+def test_registry_down_holds_the_batch_instead_of_refusing_it(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+
+    class Broken:
+        def lookup(self, device_id: str) -> None:
+            raise ConnectionError("registry down")
+
+        def by_dev_eui(self, dev_eui: str) -> None:
+            raise ConnectionError("registry down")
+
+    from ingest.directory import CachedDirectory
+
+    working = h.consumer.directory
+    h.consumer.directory = CachedDirectory(Broken(), ttl_s=0)
+    h.send(COW1, collar_msg([1]))
+    h.consumer.step()
+    assert h.consumer.holding
+    assert not h.transport.acked
+    assert not h.ledger.dead_letters
+    h.consumer.directory = working
+    h.consumer._retry_s = 0.01
+    h.drain()
+    assert h.transport.acked == [1]
+    assert len(h.store.points) == 1
+
+
+def test_a_message_from_an_earlier_connection_is_not_acked(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    msg = collar_msg([1])
+    h.send(COW1, msg)
+    h.transport.generation = 2  # reconnected before the batch was durable
+    h.drain()
+    assert h.transport.acked == []  # the broker redelivers it; the window drops the repeat
+    h.send(COW1, msg)
+    h.drain()
+    assert h.transport.acked == [2]
+    assert len(h.store.points) == 1
+
+
+def test_store_refusal_is_isolated_to_the_refused_item(tmp_path: Path) -> None:
+    from collections.abc import Sequence
+
+    from jaylym.models import Reading
+    from jaylym.store.base import StoreRejected
+    from tests.ingest.memstore import MemoryStore
+
+    class Picky(MemoryStore):
+        """Refuses cow-2's points, the way InfluxDB refuses a field type conflict."""
+
+        def write(self, readings: Sequence[Reading]) -> None:
+            if any(r.device_id == "cow-2" for r in readings):
+                raise StoreRejected("field type conflict")
+            super().write(readings)
+
+    h = Harness(tmp_path)
+    h.store = h.consumer.store = Picky()
+    h.send(COW1, collar_msg([1, 2]))
+    h.send("pasture/v1/sogety/collar/cow-2/telemetry", collar_msg([1]))
+    h.drain()
+    assert sorted(r.seq for r in h.store.points.values()) == [1, 2]
+    assert [d.reason for d in h.ledger.dead_letters] == ["store_rejected"]
+    assert h.transport.acked == [1, 2]

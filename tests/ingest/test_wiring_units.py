@@ -1,0 +1,71 @@
+"""Small pieces: settings slice, shared-group filters, the directory cache, spool after a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.directory import CachedDirectory, DirectoryUnavailable, StaticDirectory
+from ingest.service import topic_filters
+from jaylym.models import DeviceInfo
+from jaylym.settings import Settings
+from tests.ingest.harness import COW1, Harness, collar_msg
+
+
+def test_settings_slice_and_shared_group_filters(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAYLYM_INGEST_SHARED_GROUP", "workers")
+    monkeypatch.setenv("JAYLYM_INGEST_BATCH_MAX", "250")
+    monkeypatch.setenv("JAYLYM_DATA_DIR", "/srv/jaylym")
+    cfg = Settings().ingest()
+    assert cfg.batch_max == 250
+    assert cfg.spool_dir == Path("/srv/jaylym/spool")
+    assert topic_filters(cfg) == (
+        "$share/workers/pasture/v1/+/+/+/telemetry",
+        "$share/workers/application/+/device/+/event/up",
+        "$share/workers/v3/+/devices/+/up",
+    )
+    assert topic_filters(cfg.model_copy(update={"shared_group": None}))[0] == (
+        "pasture/v1/+/+/+/telemetry"
+    )
+
+
+def test_bad_shared_group_is_a_clear_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAYLYM_INGEST_SHARED_GROUP", "a/b#")
+    with pytest.raises(ValueError, match="ingest_shared_group"):
+        Settings()
+
+
+def test_directory_cache_expires_and_reports_outages() -> None:
+    now = [0.0]
+    inner = StaticDirectory()
+    cached = CachedDirectory(inner, ttl_s=30, clock=lambda: now[0])
+    assert cached.lookup("cow-1") is None  # unknown, and remembered as unknown
+    inner.add(DeviceInfo("cow-1", "collar", "sogety", dev_eui="70B3D57ED0000001"))
+    assert cached.lookup("cow-1") is None
+    now[0] = 31
+    assert cached.lookup("cow-1") is not None  # registered devices show up within the TTL
+    assert cached.by_dev_eui("70b3d57ed0000001") is not None
+
+    class Down:
+        def lookup(self, device_id: str) -> DeviceInfo | None:
+            raise OSError("connection refused")
+
+        def by_dev_eui(self, dev_eui: str) -> DeviceInfo | None:
+            raise OSError("connection refused")
+
+    with pytest.raises(DirectoryUnavailable):
+        CachedDirectory(Down(), ttl_s=30).lookup("cow-1")
+
+
+def test_spool_written_before_a_crash_is_replayed_by_the_next_process(tmp_path: Path) -> None:
+    first = Harness(tmp_path)
+    first.store.down = True
+    first.send(COW1, collar_msg([1, 2, 3]))
+    first.drain()
+    assert first.transport.acked == [1]  # acknowledged: the broker will not send it again
+    # The process dies here (no close); the next one starts on the same spool directory.
+    second = Harness(tmp_path)
+    second.drain()
+    assert sorted(r.seq for r in second.store.points.values()) == [1, 2, 3]
+    assert second.spool.empty
