@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "nmea": "jaylym.cli.firmware_cmd:nmea",
     "simulate": "jaylym.cli.firmware_cmd:simulate",
     "ingest": "ingest.cli:ingest",
+    "bench": "jaylym.cli.bench_cmd:bench",
 }
 
 
