@@ -24,7 +24,7 @@ import httpx
 
 from bench import rawpub
 from bench.common import count, create_db, wait_for_count
-from bench.probe import Probe, percentile
+from bench.probe import PROBE_DEVICE, Probe, percentile
 from jaylym.services import Mosquitto, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +42,24 @@ class IngestProcs:
         return [_child_pid(p.pid) or p.pid if self.profiled else p.pid for p in self.procs]
 
     profiled: bool = False
+
+    counters: dict[str, float] = field(default_factory=dict)
+
+    def sample_counters(self) -> None:
+        """The ingest's own counts (received, stored, duplicates, rejected), summed over the
+        processes and labels, from their Prometheus endpoints: what the ingest says it did."""
+        wanted = ("messages_received_total", "readings_stored_total", "duplicates_total",
+                  "rejected_total", "readings_spooled_total")  # fmt: skip
+        for port in self.ports:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            except httpx.HTTPError:
+                continue
+            for line in text.splitlines():
+                name, _, value = line.partition(" ")
+                base = name.split("{")[0].removeprefix("jaylym_ingest_")
+                if base in wanted:
+                    self.counters[base] = self.counters.get(base, 0.0) + float(value)
 
     def sample_rss(self) -> None:
         """VmHWM is the kernel's own high-water mark: read it just before the process ends."""
@@ -107,7 +125,8 @@ def ingest(
             "JAYLYM_INFLUX_URL": influx_url, "JAYLYM_INFLUX_DB": database,
             "JAYLYM_DATA_DIR": str(work / f"ingest-{run}-{index}"),
             "JAYLYM_INGEST_CLIENT_ID": f"bench-ingest-{run}-{index}",
-            "JAYLYM_INGEST_METRICS_PORT": str(port), "JAYLYM_LOG_LEVEL": "warning",
+            "JAYLYM_INGEST_METRICS_PORT": str(port),
+            "JAYLYM_LOG_LEVEL": os.environ.get("JAYLYM_BENCH_INGEST_LOG_LEVEL", "warning"),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }  # fmt: skip
         if processes > 1:
@@ -130,6 +149,7 @@ def ingest(
                 raise RuntimeError(f"ingest exited: {log.read_text(errors='replace')[-2000:]}")
         yield handle
     finally:
+        handle.sample_counters()
         handle.sample_rss()
         handle.stop()
 
@@ -172,6 +192,7 @@ def burst(
         "rate": sent / elapsed if stored == sent else 0.0,
         "publish_rate": load["publish_rate"],
         "peak_rss_mib": procs.peak_rss_mib,
+        "ingest_counters": procs.counters,
     }
 
 
@@ -191,7 +212,10 @@ def paced(
         sent = int(load["sent"]) + len(probe.sent)
         stored, _ = wait_for_count(influx_url, database, sent, timeout=settle)
     lat = probe.latencies_ms()
+    short = {} if stored == sent else shortfall(influx_url, database, spec, len(probe.sent))
     return {
+        "ingest_counters": procs.counters,
+        "shortfall": short,
         "processes": processes,
         "target_rate": spec.rate,
         "achieved_publish_rate": load["publish_rate"],
@@ -205,3 +229,20 @@ def paced(
         "max_ms": max(lat) if lat else float("nan"),
         "peak_rss_mib": procs.peak_rss_mib,
     }
+
+
+def shortfall(influx_url: str, database: str, spec: rawpub.RawLoad, probes: int) -> dict[str, int]:
+    """Per device, how many points are missing (for the report of a run that lost some)."""
+    per_device = max(1, spec.messages // spec.connections)
+    expected = {f"{spec.prefix}-{i:05d}": per_device for i in range(spec.connections)}
+    expected[PROBE_DEVICE] = probes
+    answer = httpx.get(
+        f"{influx_url}/query",
+        params={"db": database, "q": 'SELECT count("seq") FROM "position" GROUP BY "device"'},
+        timeout=30,
+    ).json()
+    stored = {
+        s["tags"]["device"]: int(s["values"][0][1])
+        for s in answer["results"][0].get("series") or []
+    }
+    return {d: n - stored.get(d, 0) for d, n in expected.items() if stored.get(d, 0) != n}

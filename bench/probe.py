@@ -92,12 +92,16 @@ class Probe:
     def _publish(self) -> None:
         seq = 0
         next_at = time.monotonic()
+        last_ms = 0
         while not self._stop.is_set():
             now = time.time()
+            # A distinct millisecond per probe: the store keys a point by device and time, so
+            # two probes sent in one millisecond (catching up after a stall) would be one.
+            ts_ms = last_ms = max(round(now * 1000), last_ms + 1)
             body = json.dumps(
                 {
                     "v": 1,
-                    "readings": [{"seq": seq, "ts": round(now, 3), "lat": 43.5, "lon": 78.3}],
+                    "readings": [{"seq": seq, "ts": ts_ms / 1000, "lat": 43.5, "lon": 78.3}],
                 }
             ).encode()
             self.sent[seq] = now

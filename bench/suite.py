@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import platform
+import signal
+import sys
 import tempfile
 import time
 import traceback
@@ -122,6 +124,8 @@ def run(plan: Plan, skip: frozenset[str] = frozenset(), out_dir: Path = RESULTS)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     for name in ("httpx", "httpcore"):  # one line per poll of the store otherwise
         logging.getLogger(name).setLevel(logging.WARNING)
+    # SIGTERM (a CI timeout, `timeout`) unwinds like Ctrl-C, so every server is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="jaylym-bench-") as tmp:
