@@ -17,12 +17,37 @@ def serve(
     from api.main import create_app
 
     settings = get_settings()
+    ensure_schema(settings.registry_url)
     uvicorn.run(
         create_app(),
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level=settings.log_level,
     )
+
+
+def ensure_schema(url: str) -> None:
+    """The embedded SQLite registry is migrated in place; a server database must be migrated
+    by the operator (`jaylym db upgrade`, a deliberate step with backups) and we refuse to
+    serve an outdated schema rather than fail on the first request."""
+    from jaylym.registry.db import make_engine
+    from jaylym.registry.migrate import current_revision, head_revision, upgrade
+
+    engine = make_engine(url)
+    try:
+        if url.startswith("sqlite"):
+            upgrade(engine)
+            return
+        current = current_revision(engine)
+        if current != head_revision():
+            typer.echo(
+                f"jaylym: the registry schema is at {current or 'empty'}, this version needs "
+                f"{head_revision()}: run `jaylym db upgrade`",
+                err=True,
+            )
+            raise typer.Exit(2)
+    finally:
+        engine.dispose()
 
 
 def demo(port: int = typer.Option(8000, help="Port of the demo's API.")) -> None:

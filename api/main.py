@@ -2,18 +2,147 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 import jaylym
-from api.routes import health
+from api.core import problems
+from api.core.config import ApiConfig
+from api.core.ratelimit import FailureLimiter
+from api.routes import (
+    config,
+    devices,
+    dlq,
+    health,
+    herders,
+    herds,
+    me,
+    okrugs,
+    pastures,
+    plans,
+    positions,
+    stations,
+    tokens,
+)
+from jaylym.registry.broker import BrokerAccounts, broker_accounts
+from jaylym.registry.db import make_engine, session_factory
+from jaylym.store.base import TimeSeriesStore
+
+ROUTERS = (
+    health,
+    me,
+    config,
+    okrugs,
+    pastures,
+    plans,
+    herds,
+    herders,
+    devices,
+    tokens,
+    positions,
+    stations,
+    dlq,
+)
+
+# Examples for schemas that come from geojson-pydantic rather than from us.
+_GEOJSON_EXAMPLES: dict[str, Any] = {
+    "Polygon": {
+        "type": "Polygon",
+        "coordinates": [[[77.3, 43.55], [77.32, 43.55], [77.32, 43.565], [77.3, 43.55]]],
+    },
+    "MultiPolygon": {
+        "type": "MultiPolygon",
+        "coordinates": [[[[77.3, 43.55], [77.32, 43.55], [77.32, 43.565], [77.3, 43.55]]]],
+    },
+    "Point": {"type": "Point", "coordinates": [77.311, 43.557]},
+    "Position2D": [77.311, 43.557],
+    "Position3D": [77.311, 43.557, 1820.0],
+    "LineString": {"type": "LineString", "coordinates": [[77.31, 43.556], [77.311, 43.557]]},
+}
 
 
-def create_app() -> FastAPI:
-    """Build the app with every router mounted."""
+def default_store_factory() -> Callable[[], TimeSeriesStore]:
+    """The configured store (JAYLYM_TSDB), opened on first use so the registry answers even
+    when the store is down at start."""
+
+    def factory() -> TimeSeriesStore:
+        from jaylym.settings import get_settings
+        from jaylym.store import open_store
+
+        return open_store(get_settings())
+
+    return factory
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    store = app.state.store
+    if store is not None and app.state.owns_store:
+        store.close()
+    app.state.engine.dispose()
+
+
+def create_app(
+    config: ApiConfig | None = None,
+    *,
+    store: TimeSeriesStore | None = None,
+    store_factory: Callable[[], TimeSeriesStore] | None = None,
+    broker: BrokerAccounts | None = None,
+) -> FastAPI:
+    """Build the app with every router mounted. Arguments override what the settings name."""
+    if config is None:
+        from jaylym.settings import get_settings
+
+        config = ApiConfig.from_settings(get_settings())
     app = FastAPI(
+        lifespan=_lifespan,
         title="Jaylym API",
         version=jaylym.__version__,
-        description="Pasture registry, grazing pressure and alerts for Unions of Pasture Users.",
+        description="Pasture registry, grazing pressure and alerts for Unions of Pasture Users. "
+        "Every route except /healthz needs `Authorization: Bearer <token>`; errors are RFC 9457 "
+        "problem documents.",
     )
-    app.include_router(health.router)
+    engine = make_engine(config.database_url)
+    app.state.config = config
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.store = store
+    app.state.owns_store = store is None  # a store passed in belongs to the caller
+    app.state.store_factory = (
+        store_factory if store_factory is not None else default_store_factory()
+    )
+    app.state.broker = broker or broker_accounts(
+        config.mqtt_passwd_file, config.mqtt_reload_pid_file
+    )
+    app.state.auth_limiter = FailureLimiter(config.auth_fail_limit, config.auth_fail_window_s)
+    problems.install(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    # Errors are problem documents only (the `model=` also adds JSON).
+                    if code >= "400" and problems.PROBLEM_MEDIA in content:
+                        content.pop("application/json", None)
+        for name, component in schema.get("components", {}).get("schemas", {}).items():
+            if "examples" not in component and "example" not in component:
+                for geo_name, ex in _GEOJSON_EXAMPLES.items():
+                    if name == geo_name:
+                        component["examples"] = [ex]
+        app.openapi_schema = schema
+    return app.openapi_schema

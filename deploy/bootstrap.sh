@@ -64,7 +64,7 @@ run_tests() {
   ruff check .
   say "ruff format --check"
   ruff format --check .
-  say "mypy --strict (jaylym, ingest, api)"
+  say "mypy --strict (jaylym, ingest, api, dashboards)"
   mypy
   say "pytest"
   set +e

@@ -11,11 +11,11 @@ from jaylym.settings import Settings
 
 
 class _CurrentStderr:
-    """Writes to whatever `sys.stderr` is at the time of writing, not at configuration.
+    """Whatever `sys.stderr` is when a line is written, not when logging was configured.
 
-    Test runners and CLI harnesses swap and close stderr; a logger that kept the stream it was
-    configured with would then fail on a closed file in some later, unrelated call.
-    """
+    A stream captured at configure time outlives its owner when the CLI runs in-process
+    (typer's CliRunner, pytest's capture): every later log line would then fail on a
+    closed file."""
 
     def write(self, text: str) -> int:
         return sys.stderr.write(text)
@@ -45,4 +45,6 @@ def configure_logging(settings: Settings) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=level, stream=_CurrentStderr(), format="%(levelname)s %(name)s %(message)s"
+    )

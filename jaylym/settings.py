@@ -348,6 +348,49 @@ class Settings(BaseSettings):
         "127.0.0.1", description="Address the ingest's metrics endpoint binds to."
     )
 
+    grafana_url: str | None = Field(
+        None, description="Grafana base URL that `jaylym grafana push` sends dashboards to."
+    )
+    grafana_token: SecretStr | None = Field(
+        None,
+        description="Grafana service-account token (Editor or Admin) for `jaylym grafana push`.",
+    )
+    grafana_api_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Jaylym API base URL as Grafana reaches it (the `jaylym-api` datasource).",
+    )
+    grafana_api_token: SecretStr | None = Field(
+        None,
+        description="Read-only coordinator API token Grafana uses for alerts and pasture "
+        "polygons. Create it with `jaylym admin token create`.",
+    )
+    token_pepper: SecretStr | None = Field(
+        None,
+        description="Secret mixed into API token hashes (HMAC-SHA256), so a leaked registry "
+        "database alone cannot verify tokens. Required in production.",
+    )
+    auth_fail_limit: int = Field(
+        10, ge=1, description="Failed API authentications per client before it is refused (429)."
+    )
+    auth_fail_window_s: float = Field(
+        60.0, gt=0, description="Window over which failed authentications are counted, seconds."
+    )
+    lu_cattle: float = Field(1.0, gt=0, le=10, description="Livestock units per head of cattle.")
+    lu_horse: float = Field(1.25, gt=0, le=10, description="Livestock units per horse.")
+    lu_sheep: float = Field(0.20, gt=0, le=10, description="Livestock units per sheep.")
+    lu_goat: float = Field(0.15, gt=0, le=10, description="Livestock units per goat.")
+    lu_camel: float = Field(1.25, gt=0, le=10, description="Livestock units per camel.")
+    mqtt_passwd_file: Path | None = Field(
+        None,
+        description="Mosquitto password file the registry writes device credentials into "
+        "(shared with the broker). Unset: devices get credentials but the broker is not told.",
+    )
+    mqtt_reload_pid_file: Path | None = Field(
+        None,
+        description="File holding the broker's PID; after a password-file change the registry "
+        "sends it SIGHUP. Unset (docker-compose): the broker's entrypoint watches the file.",
+    )
+
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url_parses(cls, value: str) -> str:
@@ -381,6 +424,8 @@ class Settings(BaseSettings):
             problems.append("JAYLYM_DATABASE_URL must name a server database in production")
         if parse_mqtt_url(self.mqtt_url).username is None:
             problems.append("JAYLYM_MQTT_URL must carry credentials in production")
+        if self.token_pepper is None or len(self.token_pepper.get_secret_value()) < 16:
+            problems.append("JAYLYM_TOKEN_PEPPER must be set (16+ characters) in production")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -446,6 +491,16 @@ class Settings(BaseSettings):
     def tsdb_path(self) -> Path:
         """The embedded time-series store's file."""
         return self.data_dir / "tsdb.sqlite3"
+
+    def livestock_units(self) -> dict[str, float]:
+        """LU per head by species: deployment configuration (a ministry order may change it)."""
+        return {
+            "cattle": self.lu_cattle,
+            "horse": self.lu_horse,
+            "sheep": self.lu_sheep,
+            "goat": self.lu_goat,
+            "camel": self.lu_camel,
+        }
 
 
 class AlertsDeliveryConfig(BaseModel):

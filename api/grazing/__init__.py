@@ -8,7 +8,7 @@ from api.grazing.ledger import SeasonAccount, SeasonLedger
 from api.grazing.model import GrazingModel
 from api.grazing.moisture import MoistureFactor
 from api.grazing.results import GrazingResult, HerdInPasture, PastureGrazing
-from api.grazing.state import MeasurementPoint, pasture_state_points
+from api.grazing.state import MeasurementPoint, pasture_herd_points, pasture_state_points
 
 __all__ = [
     "DEFAULT_LU_COEFFICIENTS",
@@ -27,5 +27,6 @@ __all__ = [
     "SeasonAccount",
     "SeasonLedger",
     "SoilStation",
+    "pasture_herd_points",
     "pasture_state_points",
 ]

@@ -54,6 +54,9 @@ class PastureGrazing:
             "capacity_lu_days_per_ha": self.capacity_lu_days_per_ha,
             "utilisation": self.utilisation,
             "moisture_factor": self.moisture.factor,
+            # The stations the factor came from (inside, or nearest within the radius): the
+            # Pasture dashboard charts their soil moisture.
+            "stations": list(self.moisture.stations),
             "current_lu": self.current_lu,
             "current_density_lu_per_ha": self.current_density_lu_per_ha,
             "herds_present": list(self.herds_present),

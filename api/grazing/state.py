@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from api.grazing.results import GrazingResult, PastureGrazing
 
 MEASUREMENT = "pasture_state"
+HERD_MEASUREMENT = "pasture_herd"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +61,30 @@ def pasture_state_point(pasture: PastureGrazing, ts_ms: int) -> MeasurementPoint
 def pasture_state_points(result: GrazingResult, ts_ms: int | None = None) -> list[MeasurementPoint]:
     """One point per pasture, stamped `ts_ms` (default: each pasture's window end)."""
     return [pasture_state_point(p, p.end_ms if ts_ms is None else ts_ms) for p in result.pastures]
+
+
+def pasture_herd_points(result: GrazingResult, ts_ms: int | None = None) -> list[MeasurementPoint]:
+    """One `pasture_herd` point per (pasture, herd) of the result: the herd's share now, its LU
+    there now, and its herd-hours there (over the result's window: the season for a ledger).
+
+    A herd that has left still gets a point with `frac` 0, so a chart of its share drops to
+    zero instead of holding the last value until its next visit (docs/storage-dashboards.md).
+    """
+    points = []
+    for pasture in result.pastures:
+        stamp = pasture.end_ms if ts_ms is None else ts_ms
+        for herd in pasture.herds:
+            fields = {"frac": herd.fraction_now, "lu": herd.lu_now, "hours": herd.hours}
+            points.append(
+                MeasurementPoint(
+                    measurement=HERD_MEASUREMENT,
+                    tags={
+                        "pasture": pasture.pasture_id,
+                        "okrug": pasture.okrug,
+                        "herd": herd.herd_id,
+                    },
+                    fields={k: float(v) for k, v in fields.items() if math.isfinite(v)},
+                    ts_ms=stamp,
+                )
+            )
+    return points

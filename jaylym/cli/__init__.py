@@ -25,6 +25,13 @@ app = typer.Typer(
 GROUPS: dict[str, str] = {
     "settings": "jaylym.cli.settings_cmd:app",
     "firmware": "jaylym.cli.firmware_cmd:app",
+    "grafana": "dashboards.cli:app",
+    "db": "jaylym.cli.db_cmd:app",
+    "admin": "api.commands.admin:app",
+    "device": "api.commands.device:app",
+    "pasture": "api.commands.pasture:app",
+    "herd": "api.commands.herd:app",
+    "okrug": "api.commands.okrug:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {

@@ -140,3 +140,24 @@ def test_pasture_state_points_have_float_fields_and_tags() -> None:
     assert set(points["b"].fields) == {"lu", "density", "lu_days_per_ha", "moisture_factor"}
     assert points["b"].fields["lu"] == 0.0
     assert a.as_dict()["fields"] == dict(a.fields)
+
+
+def test_pasture_herd_points_carry_share_lu_and_hours_and_zero_when_gone() -> None:
+    from api.grazing import SeasonLedger, pasture_herd_points
+
+    a, b = square("a", 0), square("b", 1)
+    model = GrazingModel([a, b], [Herd("h", {"cattle": 4}, ("c1",))])
+    # Two hours in a, then two in b.
+    fixes = {"c1": track("c1", T0, 15 * MIN, [centre(0)] * 8 + [centre(1)] * 8)}
+    ledger = SeasonLedger(model)
+    ledger.advance(fixes, T0 + 2 * HOUR)
+    result = ledger.advance(fixes, T0 + 4 * HOUR)
+    points = {p.tags["pasture"]: p for p in pasture_herd_points(result, T0 + 4 * HOUR)}
+
+    assert set(points) == {"a", "b"}
+    assert points["a"].measurement == "pasture_herd"
+    assert points["a"].tags == {"pasture": "a", "okrug": "sogety", "herd": "h"}
+    assert points["a"].fields["frac"] == 0.0  # gone, but still written
+    assert points["b"].fields == {"frac": 1.0, "lu": 4.0, "hours": pytest.approx(2.0)}
+    assert points["a"].fields["hours"] == pytest.approx(2.0)
+    assert all(type(v) is float for p in points.values() for v in p.fields.values())

@@ -135,3 +135,14 @@ def test_configured_radius_and_clamp() -> None:
 def test_bad_station_limits_are_refused_at_build_time() -> None:
     with pytest.raises(GrazingInputError, match="field capacity"):
         model_with(SoilStation("s1", *centre(0), wilting_point_pct=30.0))
+
+
+def test_grazing_api_fields_name_the_moisture_stations() -> None:
+    """The Pasture dashboard's `$station` variable reads `stations` from the API."""
+    model = model_with(SoilStation("s1", *centre(0)))
+    result = model.evaluate({}, NOW - HOUR, NOW, soil={"s1": steady("s1", 20.0)})
+    fields = result.by_id()["a"].api_fields()
+    assert fields["stations"] == ["s1"]
+    # b has no station inside; s1 is the nearest within 5 km, so it is b's station too.
+    assert result.by_id()["b"].moisture.source == "nearest"
+    assert result.by_id()["b"].api_fields()["stations"] == ["s1"]

@@ -1,0 +1,135 @@
+"""FastAPI dependencies: session, settings, the caller, their access scope, the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.core.config import ApiConfig
+from api.core.problems import ProblemError
+from api.policy import Access, Principal, check_role
+from jaylym.registry.broker import BrokerAccounts
+from jaylym.registry.models import ApiToken
+from jaylym.registry.tokens import hash_token
+from jaylym.store.base import TimeSeriesStore
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer jly_…`")
+
+
+def get_config(request: Request) -> ApiConfig:
+    config: ApiConfig = request.app.state.config
+    return config
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+ConfigDep = Annotated[ApiConfig, Depends(get_config)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    config: ConfigDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    limiter = request.app.state.auth_limiter
+    client = _client(request)
+    wait = limiter.retry_after(client)
+    if wait is not None:
+        raise ProblemError(
+            429, "too many failed authentications; try later", headers={"Retry-After": str(wait)}
+        )
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise _unauthorized("an API token is required: Authorization: Bearer <token>")
+    digest = hash_token(creds.credentials, config.token_pepper.get_secret_value())
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    now = datetime.now(UTC)
+    if (
+        token is None
+        or token.revoked_at is not None
+        or (token.expires_at is not None and token.expires_at <= now)
+    ):
+        limiter.failed(client)
+        raise _unauthorized("invalid, expired or revoked token")
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now  # at most once a minute: no write per request
+        session.commit()
+    return Principal(
+        token_id=token.id,
+        role=token.role,
+        okrugs=frozenset(token.okrugs) if token.okrugs is not None else None,
+        herder_id=token.herder_id,
+    )
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def authorize(resource: str) -> Callable[[Request, Principal], None]:
+    """Router-level dependency: the caller's role may read/write this resource."""
+
+    def check(request: Request, principal: CurrentUser) -> None:
+        check_role(principal, resource, request.method)
+
+    return check
+
+
+def get_access(principal: CurrentUser, session: SessionDep) -> Access:
+    return Access(principal, session)
+
+
+AccessDep = Annotated[Access, Depends(get_access)]
+
+
+def get_store(request: Request) -> TimeSeriesStore:
+    store: TimeSeriesStore | None = request.app.state.store
+    if store is None:
+        factory = request.app.state.store_factory
+        if factory is None:
+            raise ProblemError(503, "no time-series store is configured")
+        try:
+            store = factory()
+        except Exception as exc:
+            raise ProblemError(503, f"time-series store unavailable: {exc}") from exc
+        request.app.state.store = store
+    return store
+
+
+StoreDep = Annotated[TimeSeriesStore, Depends(get_store)]
+
+
+def get_optional_store(request: Request) -> TimeSeriesStore | None:
+    """For registry reads that merely decorate with `last_seen`: they answer without it."""
+    try:
+        return get_store(request)
+    except ProblemError:
+        return None
+
+
+OptionalStoreDep = Annotated[TimeSeriesStore | None, Depends(get_optional_store)]
+
+
+def get_broker(request: Request) -> BrokerAccounts:
+    broker: BrokerAccounts = request.app.state.broker
+    return broker
+
+
+BrokerDep = Annotated[BrokerAccounts, Depends(get_broker)]

@@ -1,0 +1,142 @@
+"""Who may do what, and who may see which rows: the ONE place roles and scopes are enforced.
+
+Routers declare their resource (`Depends(authorize("herds"))`); reads and writes are allowed by
+role here, and every row a route touches goes through `Access.select`/`Access.get`, which add
+the scope filter. A hidden object answers exactly like a missing one (404).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy.orm import Session
+
+from api.core.problems import ProblemError, field_error, not_found
+from jaylym.registry.models import (
+    ApiToken,
+    Device,
+    GrazingPlanEntry,
+    Herd,
+    Herder,
+    Okrug,
+    Pasture,
+)
+
+ALL = frozenset({"admin", "coordinator", "herder"})
+STAFF = frozenset({"admin", "coordinator"})
+ADMIN = frozenset({"admin"})
+
+# resource -> (roles that may read, roles that may write)
+POLICY: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "okrugs": (STAFF, ADMIN),
+    "pastures": (STAFF, STAFF),
+    "plan-entries": (ALL, STAFF),
+    "herds": (ALL, STAFF),
+    "herders": (ALL, STAFF),
+    "devices": (ALL, STAFF),
+    "tokens": (ADMIN, ADMIN),
+    "positions": (ALL, frozenset()),
+    "stations": (ALL, frozenset()),
+    "config": (ALL, frozenset()),
+    "me": (ALL, frozenset()),
+    "dlq-messages": (ADMIN, frozenset()),
+}
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: from the API token."""
+
+    token_id: int
+    role: str
+    okrugs: frozenset[str] | None = None  # coordinator scope; None = whole district
+    herder_id: int | None = None
+
+
+def check_role(principal: Principal, resource: str, method: str) -> None:
+    readers, writers = POLICY[resource]
+    allowed = readers if method in READ_METHODS else writers
+    if principal.role not in allowed:
+        raise ProblemError(403, f"role {principal.role!r} may not do this on {resource}")
+
+
+M = TypeVar("M")
+
+_NAMES: dict[type, str] = {
+    Okrug: "okrug",
+    Pasture: "pasture",
+    GrazingPlanEntry: "plan entry",
+    Herd: "herd",
+    Herder: "herder",
+    Device: "device",
+    ApiToken: "token",
+}
+
+
+class Access:
+    """Scoped reads for one principal in one session."""
+
+    def __init__(self, principal: Principal, session: Session) -> None:
+        self.principal = principal
+        self.session = session
+
+    def _okrug_in(self, column: Any) -> ColumnElement[bool]:
+        okrugs = self.principal.okrugs
+        return true() if okrugs is None else column.in_(sorted(okrugs))
+
+    def _own_herds(self) -> Select[str]:
+        return select(Herd.id).where(Herd.herder_id == self.principal.herder_id)
+
+    def condition(self, model: type) -> ColumnElement[bool]:
+        """The row filter for `model` under this principal."""
+        p = self.principal
+        if p.role == "admin":
+            return true()
+        if p.role == "coordinator":
+            if model is Okrug:
+                return self._okrug_in(Okrug.id)
+            if model in (Pasture, Herd, Herder, Device):
+                return self._okrug_in(model.okrug_id)
+            if model is GrazingPlanEntry:
+                return GrazingPlanEntry.pasture_id.in_(
+                    select(Pasture.id).where(self._okrug_in(Pasture.okrug_id))
+                )
+            return false()
+        # herder: their own record, herds, the devices of their herds, their herds' plan
+        if p.herder_id is None:
+            return false()
+        if model is Herder:
+            return Herder.id == p.herder_id
+        if model is Herd:
+            return Herd.herder_id == p.herder_id
+        if model is Device:
+            return Device.herd_id.in_(self._own_herds())
+        if model is GrazingPlanEntry:
+            return GrazingPlanEntry.herd_id.in_(self._own_herds())
+        return false()
+
+    def select(self, model: type[M]) -> Select[M]:
+        return select(model).where(self.condition(model))
+
+    def get(self, model: type[M], key: Any) -> M:
+        pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+        row = self.session.scalars(self.select(model).where(pk == key)).first()
+        if row is None:
+            raise not_found(_NAMES.get(model, "object"))
+        return row
+
+    def visible(self, model: type[M], key: Any) -> bool:
+        pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+        return self.session.scalars(self.select(model).where(pk == key)).first() is not None
+
+    def reference(self, model: type[M], key: Any, field: str) -> M:
+        """A referenced object for a write; unknown and hidden give the same 422."""
+        pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+        row = self.session.scalars(self.select(model).where(pk == key)).first()
+        if row is None:
+            raise field_error(field, f"unknown {_NAMES.get(model, 'object')} {key!r}")
+        return row

@@ -1,0 +1,1 @@
+"""Alembic environment of the registry, packaged so an installed wheel can migrate."""

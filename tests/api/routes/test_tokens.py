@@ -1,0 +1,85 @@
+"""Tokens: opaque, hashed at rest, shown once, revocable; failed auth is rate-limited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jaylym.registry.models import ApiToken
+from tests.api.conftest import Api, make_api
+
+
+def test_token_is_shown_once_and_stored_only_as_hash(api: Api) -> None:
+    r = api.client.post(
+        "/api/v1/tokens",
+        json={"name": "t", "role": "coordinator", "okrugs": ["sogety"]},
+        headers=api.as_("admin"),
+    )
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    assert token.startswith("jly_")
+    assert len(token) > 40
+    with Session(api.app.state.engine) as s:
+        row = s.scalars(select(ApiToken).where(ApiToken.id == r.json()["id"])).one()
+        stored = [str(v) for v in vars(row).values()]
+    assert all(token not in v for v in stored)
+    listed = api.client.get("/api/v1/tokens", headers=api.as_("admin")).text
+    assert token not in listed
+    me = api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["role"] == "coordinator"
+    assert me["okrugs"] == ["sogety"]
+    # Revoked: refused from then on.
+    assert (
+        api.client.delete(f"/api/v1/tokens/{r.json()['id']}", headers=api.as_("admin")).status_code
+        == 204
+    )
+    r = api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+
+
+def test_scope_must_fit_the_role(api: Api) -> None:
+    for body in (
+        {"name": "x", "role": "herder"},
+        {"name": "x", "role": "admin", "okrugs": ["sogety"]},
+        {"name": "x", "role": "coordinator", "herder_id": 1},
+    ):
+        r = api.client.post("/api/v1/tokens", json=body, headers=api.as_("admin"))
+        assert r.status_code == 422, body
+    r = api.client.post(
+        "/api/v1/tokens",
+        json={"name": "x", "role": "herder", "herder_id": 987654},
+        headers=api.as_("admin"),
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.herder_id"
+
+
+def test_expired_token_is_refused(api: Api) -> None:
+    r = api.client.post(
+        "/api/v1/tokens",
+        json={"name": "old", "role": "admin", "expires_at": "2020-01-01T00:00:00Z"},
+        headers=api.as_("admin"),
+    )
+    token = r.json()["token"]
+    assert (
+        api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
+
+
+def test_repeated_failed_auth_is_rate_limited_per_client(tmp_path: Path) -> None:
+    api = make_api(f"sqlite:///{tmp_path / 'rl.db'}", tmp_path, auth_fail_limit=3)
+    bad = {"Authorization": "Bearer jly_guess"}
+    codes = [api.client.get("/api/v1/me", headers=bad).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    blocked = api.client.get("/api/v1/me", headers=api.as_("admin"))
+    assert blocked.status_code == 429  # even a good token waits out the window
+    assert int(blocked.headers["retry-after"]) >= 1
+    assert blocked.headers["content-type"] == "application/problem+json"
+    # Another client is not affected.
+    from fastapi.testclient import TestClient
+
+    other = TestClient(api.app, client=("10.0.0.9", 5000))
+    assert other.get("/api/v1/me", headers=api.as_("admin")).status_code == 200
