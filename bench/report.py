@@ -19,7 +19,8 @@ NOT_YET = {
     "half the max ingest load: not yet measurable. The alert engine evaluates on a clock "
     "(JAYLYM_ALERT_EVALUATION_INTERVAL_S, 60 s) from a snapshot, and no snapshot source reads "
     "the store yet, so no reading reaches a delivery request.",
-    "api_grazing": "GET /api/v1/pastures/grazing: the endpoint does not exist yet.",
+    "api_grazing": "GET /api/v1/pastures/grazing under 50 clients: not yet measurable, the "
+    "endpoint does not exist yet.",
 }
 
 
@@ -65,6 +66,7 @@ def figures(state: Run) -> dict[str, float]:
         "alerts_engine_s": _med(state, "alerts", "engine_s"),
         "api_latest_p50_ms": _med(state, "api", "latest_p50_ms"),
         "api_latest_p99_ms": _med(state, "api", "latest_p99_ms"),
+        "api_latest_rps": _med(state, "api", "requests_per_s"),
     }
     best = max(f["ingest_1_rate"], f["ingest_2_rate"])
     f["ingest_best_rate"] = best
@@ -232,7 +234,8 @@ def markdown(result: dict[str, Any]) -> str:
         "ingest_2_peak_rss_mib": "Peak RSS per process, 2 processes (burst), MiB",
         "alerts_grazing_s": "Alert evaluation: grazing model part, s",
         "alerts_engine_s": "Alert evaluation: rules and lifecycle part, s",
-        "api_latest_p50_ms": "API GET /positions/latest p50, ms",
+        "api_latest_p50_ms": "API GET /positions/latest p50 at 50 clients, ms",
+        "api_latest_rps": "API GET /positions/latest answers per second at 50 clients",
     }
     for key, label in labels.items():
         out.append(f"| {label} | {_num(f.get(key))} |")
