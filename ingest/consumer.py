@@ -24,7 +24,7 @@ import structlog
 
 from ingest.decoders import decode
 from ingest.decoders.base import Decoded
-from ingest.dedup import DeviceCounts, RepeatWindow, SeqTracker
+from ingest.dedup import Observation, RepeatWindow
 from ingest.directory import DirectoryUnavailable
 from ingest.ledger import DeadLetter, Ledger
 from ingest.metrics import IngestMetrics
@@ -53,7 +53,7 @@ class Prepared:
     messages: list[Inbound]
     items: list[Item] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
-    touched: set[str] = field(default_factory=set)
+    observed: dict[str, Observation] = field(default_factory=dict)
     readings_done: bool = False
 
     @property
@@ -83,7 +83,6 @@ class Consumer:
         self.inbox: queue.Queue[Inbound] = queue.Queue()
         self.limits = TimeLimits(cfg.max_future_s * 1000, cfg.max_age_days * 86_400_000)
         self.window = RepeatWindow(cfg.dedup_window)
-        self.tracker = SeqTracker(ledger.load_counts())
         self.positions = PositionFlagger(cfg.max_hdop, cfg.max_speed_kmh)
         self.soil = SoilFlagger(cfg.soil_saturation_pct, cfg.flatline_h)
         self._held: Prepared | None = None  # durable step failed: retried, not acked
@@ -218,13 +217,13 @@ class Consumer:
                 continue
             prepared.dead.extend(self._dead(msg, r) for r in refused)
             for item in items:
-                prepared.touched.add(item.device_id)
+                obs = prepared.observed.setdefault(item.device_id, Observation([]))
                 if item.key in self.window or item.key in in_batch:
-                    self.tracker.duplicate(item.device_id)
+                    obs.duplicates += 1
                     self.metrics.duplicates.inc()
                     continue
                 in_batch.add(item.key)
-                self.tracker.received(item.device_id, item.seq)
+                obs.seqs.append(item.seq)
                 prepared.items.append(self._flag(item))
         for source, n in sources.items():  # per batch: labels() costs more than the count
             self.metrics.received.labels(source=source).inc(n)
@@ -260,8 +259,7 @@ class Consumer:
                 return False
             prepared.readings_done = True
         try:
-            counts = {d: self.tracker.counts[d] for d in prepared.touched}
-            self.ledger.record(prepared.dead, {k: _copy(v) for k, v in counts.items()})
+            self.ledger.record(prepared.dead, prepared.observed)
         except Exception as exc:
             log.warning("ledger write failed, holding acks", error=str(exc))
             return False
@@ -418,10 +416,6 @@ class Consumer:
             return
         for msg in messages:
             self.transport.ack(msg)
-
-
-def _copy(counts: DeviceCounts) -> DeviceCounts:
-    return DeviceCounts(counts.received, counts.missing, counts.duplicates, counts.last_seq)
 
 
 def _source(topic: str) -> str:

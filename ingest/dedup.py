@@ -41,6 +41,33 @@ class DeviceCounts:
     last_seq: int | None = None
 
 
+@dataclass(slots=True)
+class Observation:
+    """What one batch saw of one device: accepted seqs in arrival order, and repeats."""
+
+    seqs: list[int]
+    duplicates: int = 0
+
+
+def observe(counts: DeviceCounts, seqs: list[int], duplicates: int = 0) -> None:
+    """Apply a batch's observation to a device's counts (the gap rule, in one place).
+
+    The ledger runs this on the stored row inside its transaction, so several ingest
+    processes of a shared group, each seeing part of a device's stream, count gaps exactly
+    as one process would."""
+    counts.duplicates += duplicates
+    for seq in seqs:
+        counts.received += 1
+        if counts.last_seq is None:
+            counts.last_seq = seq
+        elif seq > counts.last_seq:
+            counts.missing += seq - counts.last_seq - 1
+            counts.last_seq = seq
+        elif counts.missing > 0:
+            # An older seq that is not a known repeat: a buffered reading filling a gap.
+            counts.missing -= 1
+
+
 class SeqTracker:
     def __init__(self, initial: dict[str, DeviceCounts] | None = None) -> None:
         self.counts: dict[str, DeviceCounts] = dict(initial or {})
@@ -52,16 +79,7 @@ class SeqTracker:
         return counts
 
     def received(self, device_id: str, seq: int) -> None:
-        counts = self._get(device_id)
-        counts.received += 1
-        if counts.last_seq is None:
-            counts.last_seq = seq
-        elif seq > counts.last_seq:
-            counts.missing += seq - counts.last_seq - 1
-            counts.last_seq = seq
-        elif counts.missing > 0:
-            # An older seq that is not a known repeat: a buffered reading filling a gap.
-            counts.missing -= 1
+        observe(self._get(device_id), [seq])
 
     def duplicate(self, device_id: str) -> None:
-        self._get(device_id).duplicates += 1
+        observe(self._get(device_id), [], 1)

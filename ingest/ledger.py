@@ -7,11 +7,11 @@ without a registry, `SqlLedger` writes `dlq_messages` and `device_stats`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ingest.dedup import DeviceCounts
+from ingest.dedup import DeviceCounts, Observation, SeqTracker, observe
 
 DLQ_PAYLOAD_MAX = 4096
 
@@ -35,29 +35,29 @@ class DeadLetter:
 
 
 class Ledger(Protocol):
-    def load_counts(self) -> dict[str, DeviceCounts]:
-        """The per-device counts as last recorded (to resume after a restart)."""
-        ...
-
     def record(
-        self, dead_letters: Sequence[DeadLetter], counts: Mapping[str, DeviceCounts]
+        self, dead_letters: Sequence[DeadLetter], observed: Mapping[str, Observation]
     ) -> None:
-        """Write both in one durable transaction, or raise. Counts are absolute values."""
+        """Write the dead letters and apply the per-device observations (`dedup.observe`) in
+        one durable transaction, or raise."""
         ...
 
 
 class MemoryLedger:
-    """In-process ledger: the embedded default without a registry, and tests."""
+    """In-process ledger: tests, and the benchmark's registry-free ingest."""
 
     def __init__(self) -> None:
         self.dead_letters: list[DeadLetter] = []
-        self.counts: dict[str, DeviceCounts] = {}
+        self._tracker = SeqTracker()
 
-    def load_counts(self) -> dict[str, DeviceCounts]:
-        return {k: replace(v) for k, v in self.counts.items()}
+    @property
+    def counts(self) -> dict[str, DeviceCounts]:
+        return self._tracker.counts
 
     def record(
-        self, dead_letters: Sequence[DeadLetter], counts: Mapping[str, DeviceCounts]
+        self, dead_letters: Sequence[DeadLetter], observed: Mapping[str, Observation]
     ) -> None:
         self.dead_letters.extend(dead_letters)
-        self.counts.update({k: replace(v) for k, v in counts.items()})
+        for device_id, obs in observed.items():
+            counts = self._tracker.counts.setdefault(device_id, DeviceCounts())
+            observe(counts, obs.seqs, obs.duplicates)

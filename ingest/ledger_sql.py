@@ -1,28 +1,31 @@
-"""The ledger in the registry database: `dlq_messages` and `device_stats`.
+"""The ledger in the registry database: `dlq_messages` and `device_stats` (the registry owns
+both tables and their migrations; the API reads what this writes).
 
-The registry owns the schema (its Alembic migrations create both tables); the ingest reflects
-them by name, so it needs no copy of the ORM classes and works on SQLite and PostgreSQL alike.
+Counts are updated by read-modify-write of the device's row inside the transaction (row
+locked on PostgreSQL; SQLite serialises writers and refuses a stale one, which the consumer
+retries), so several ingest processes of a shared group count gaps as one process would.
+The registry's `add_counts` adds deltas, which cannot express the gap rule across workers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, MetaData, Table, insert, select
+from sqlalchemy import Engine, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ingest.dedup import DeviceCounts
+from ingest.dedup import DeviceCounts, Observation, observe
 from ingest.ledger import DeadLetter
+from jaylym.registry.models import DeviceStats, DlqMessage
 
 
 class SqlLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        meta = MetaData()
-        self.dlq = Table("dlq_messages", meta, autoload_with=engine)
-        self.stats = Table("device_stats", meta, autoload_with=engine)
+        self.dlq = cast(Table, DlqMessage.__table__)
+        self.stats = cast(Table, DeviceStats.__table__)
 
     def load_counts(self) -> dict[str, DeviceCounts]:
         s = self.stats.c
@@ -34,9 +37,9 @@ class SqlLedger:
             }
 
     def record(
-        self, dead_letters: Sequence[DeadLetter], counts: Mapping[str, DeviceCounts]
+        self, dead_letters: Sequence[DeadLetter], observed: Mapping[str, Observation]
     ) -> None:
-        if not dead_letters and not counts:
+        if not dead_letters and not observed:
             return
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
@@ -55,13 +58,26 @@ class SqlLedger:
                         for d in dead_letters
                     ],
                 )
-            if counts:
-                rows = [
-                    {"device_id": device_id, "received": c.received, "missing": c.missing,
-                     "duplicates": c.duplicates, "last_seq": c.last_seq, "updated_at": now}
-                    for device_id, c in counts.items()
-                ]  # fmt: skip
-                conn.execute(self._upsert(), rows)
+            if not observed:
+                return
+            s = self.stats.c
+            current = {
+                row.device_id: DeviceCounts(row.received, row.missing, row.duplicates, row.last_seq)
+                for row in conn.execute(
+                    select(s.device_id, s.received, s.missing, s.duplicates, s.last_seq)
+                    .where(s.device_id.in_(sorted(observed)))
+                    .with_for_update()
+                )
+            }
+            rows = []
+            for device_id in sorted(observed):  # one lock order for every process
+                counts = current.get(device_id, DeviceCounts())
+                obs = observed[device_id]
+                observe(counts, obs.seqs, obs.duplicates)
+                rows.append({"device_id": device_id, "received": counts.received,
+                             "missing": counts.missing, "duplicates": counts.duplicates,
+                             "last_seq": counts.last_seq, "updated_at": now})  # fmt: skip
+            conn.execute(self._upsert(), rows)
 
     def _upsert(self) -> Any:
         dialect = self.engine.dialect.name

@@ -149,9 +149,13 @@ class PahoTransport:
         log.warning("mqtt disconnected", reason=str(reason))
 
     def _handle_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # paho decodes lazily; an exception here would kill its loop
+            topic = msg._topic.decode("utf-8", "replace")
         self._on_message(
             Inbound(
-                topic=msg.topic,
+                topic=topic,
                 payload=bytes(msg.payload),
                 mid=msg.mid,
                 qos=msg.qos,

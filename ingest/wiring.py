@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine
-
 from ingest.ledger_sql import SqlLedger
 from ingest.service import IngestService
+from jaylym.registry.db import make_engine
+from jaylym.registry.directory import SqlDeviceDirectory
 from jaylym.settings import Settings
 from jaylym.store import open_store
 
@@ -14,12 +14,7 @@ def build_service(settings: Settings, client_id: str | None = None) -> IngestSer
     cfg = settings.ingest()
     if client_id:
         cfg = cfg.model_copy(update={"client_id": client_id})
-    # pool_pre_ping: the registry may restart under a long-running ingest.
-    engine = create_engine(settings.registry_url, pool_pre_ping=True)
+    engine = make_engine(settings.registry_url)
     return IngestService(
-        cfg, settings.mqtt(), open_store(settings), _directory(engine), SqlLedger(engine)
+        cfg, settings.mqtt(), open_store(settings), SqlDeviceDirectory(engine), SqlLedger(engine)
     )
-
-
-def _directory(engine: object):  # type: ignore[no-untyped-def]
-    raise NotImplementedError("the SQL device directory lands with the registry issue")

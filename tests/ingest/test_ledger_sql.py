@@ -1,4 +1,4 @@
-"""Dead letters and per-device counts in the registry's tables, on SQLite and PostgreSQL."""
+"""Dead letters and per-device counts in the registry's own tables, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
-from ingest.dedup import DeviceCounts
+from ingest.dedup import DeviceCounts, Observation
 from ingest.ledger import DeadLetter
 from ingest.ledger_sql import SqlLedger
 from tests.ingest.registry_db import make_registry
@@ -22,6 +22,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         url = request.getfixturevalue("postgres_url")
     eng = make_registry(url)
+    with eng.begin() as conn:  # the PostgreSQL server is shared by the session
+        conn.execute(text("DELETE FROM device_stats"))
+        conn.execute(text("DELETE FROM dlq_messages"))
     yield eng
     eng.dispose()
 
@@ -31,11 +34,11 @@ def test_dead_letters_and_counts_round_trip(engine: Engine) -> None:
     payload = b"\x00\xff" * 5000
     letter = DeadLetter.of(datetime(2026, 7, 7, tzinfo=UTC), "pasture/v1/x", "malformed_json",
                            "Expecting value", payload)  # fmt: skip
-    ledger.record([letter], {"cow-001": DeviceCounts(10, 2, 1, 12)})
-    ledger.record([], {"cow-001": DeviceCounts(11, 2, 1, 13), "cow-002": DeviceCounts(1, 0, 0, 0)})
+    ledger.record([letter], {"cow-001": Observation([1, 2, 5], duplicates=1)})
+    ledger.record([], {"cow-001": Observation([3, 6]), "cow-002": Observation([0])})
     assert ledger.load_counts() == {
-        "cow-001": DeviceCounts(11, 2, 1, 13),
-        "cow-002": DeviceCounts(1, 0, 0, 0),
+        "cow-001": DeviceCounts(received=5, missing=1, duplicates=1, last_seq=6),
+        "cow-002": DeviceCounts(received=1, missing=0, duplicates=0, last_seq=0),
     }
     with engine.connect() as conn:
         row = conn.execute(select(ledger.dlq)).one()
@@ -45,11 +48,20 @@ def test_dead_letters_and_counts_round_trip(engine: Engine) -> None:
     assert row.payload_size == 10_000
 
 
+def test_two_workers_of_a_group_count_gaps_as_one(engine: Engine) -> None:
+    """A shared group splits one device's stream; neither worker sees a gap that isn't one."""
+    a, b = SqlLedger(engine), SqlLedger(engine)
+    for seq in range(10):
+        (a if seq % 2 else b).record([], {"cow-001": Observation([seq])})
+    assert a.load_counts()["cow-001"] == DeviceCounts(received=10, missing=0, duplicates=0,
+                                                      last_seq=9)  # fmt: skip
+
+
 def test_ledger_is_all_or_nothing(engine: Engine) -> None:
     ledger = SqlLedger(engine)
     bad = DeadLetter.of(datetime.now(UTC), "t", "bad_schema", "x", b"")
     with pytest.raises(Exception):  # noqa: B017, PT011 - whichever the driver raises
-        # received is NOT NULL: the count row fails, so the dead letter must not stay either
-        ledger.record([bad], {"cow-001": DeviceCounts(None, 0, 0, 1)})  # type: ignore[arg-type]
+        # a seq that is not a number fails after the dead letter was inserted
+        ledger.record([bad], {"cow-001": Observation(["nope", 1])})  # type: ignore[list-item]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM dlq_messages")).scalar() == 0
