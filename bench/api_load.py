@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from bench import registry_seed
 from bench.probe import percentile
 from jaylym.services import InfluxD, free_port, wait_until
 
@@ -30,31 +31,9 @@ LATEST = "/api/v1/positions/latest"
 
 
 def _registry(url: str, collars: int) -> str:
-    """Migrate, seed one okrug, one herd, `collars` collars and a coordinator token."""
-    from sqlalchemy.orm import Session
-
-    from jaylym.registry.db import make_engine
-    from jaylym.registry.migrate import upgrade
-    from jaylym.registry.models import ApiToken, Device, Herd, Okrug
-    from jaylym.registry.tokens import display_prefix, hash_token, new_token
-
-    engine = make_engine(url)
-    upgrade(engine)
-    token = new_token()
-    with Session(engine) as session:
-        session.add(Okrug(id=OKRUG, name_kk="Бенч", name_ru="Бенч", name_en="Bench"))
-        session.flush()
-        session.add(Herd(id="bench-herd", okrug_id=OKRUG, name="bench", cattle=50))
-        session.flush()
-        session.add_all(
-            Device(id=_collar(i), kind="collar", okrug_id=OKRUG, herd_id="bench-herd")
-            for i in range(collars)
-        )
-        session.add(ApiToken(name="bench", token_hash=hash_token(token, PEPPER),
-                             prefix=display_prefix(token), role="coordinator",
-                             okrugs=[OKRUG]))  # fmt: skip
-        session.commit()
-    engine.dispose()
+    """Migrated registry: one okrug, `collars` collars, a coordinator token."""
+    token = registry_seed.seed(url, OKRUG, [_collar(i) for i in range(collars)], pepper=PEPPER)
+    assert token is not None
     return token
 
 
@@ -74,7 +53,7 @@ def _fixes(influx_url: str, database: str, collars: int) -> None:
     store.write([
         PositionReading(device_id=_collar(i), ts_ms=now_ms - k * 900_000, seq=100 - k,
                         lat=43.5 + i * 1e-5, lon=78.3 + k * 1e-5, okrug=OKRUG,
-                        herd_id="bench-herd", hdop=0.9, sats=9, bat=3.9)
+                        herd_id=registry_seed.HERD, hdop=0.9, sats=9, bat=3.9)
         for i in range(collars) for k in range(3)
     ])  # fmt: skip
     store.close()

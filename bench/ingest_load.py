@@ -22,12 +22,13 @@ from typing import Any
 
 import httpx
 
-from bench import rawpub
+from bench import rawpub, registry_seed
 from bench.common import count, create_db, wait_for_count
 from bench.probe import PROBE_DEVICE, Probe, percentile
 from jaylym.services import Mosquitto, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+INGEST_MODE = "jaylym ingest (SQLite registry: SQL device directory and ledger)"
 
 
 @dataclass
@@ -113,9 +114,13 @@ def ingest(
     *,
     profile_to: Path | None = None,
 ) -> Iterator[IngestProcs]:
-    """`processes` ingest processes subscribed (as one shared group when more than one),
-    healthy on return; stopped (SIGTERM, then bounded waits) on exit."""
+    """`processes` processes of `jaylym ingest` subscribed (as one shared group when more
+    than one) over a fresh registry that knows the run's devices; healthy on return; stopped
+    (SIGTERM, then bounded waits) on exit."""
     run = uuid.uuid4().hex[:6]
+    registry = f"sqlite:///{work / f'registry-{run}.db'}"
+    devices = [f"{spec.prefix}-{i:05d}" for i in range(spec.connections)]
+    registry_seed.seed(registry, spec.okrug, [*devices, PROBE_DEVICE])
     procs, ports, logs = [], [], []
     for index in range(processes):
         port = free_port()
@@ -123,16 +128,15 @@ def ingest(
             **os.environ,
             "JAYLYM_MQTT_URL": broker.url(), "JAYLYM_TSDB": "influx",
             "JAYLYM_INFLUX_URL": influx_url, "JAYLYM_INFLUX_DB": database,
+            "JAYLYM_DATABASE_URL": registry,
             "JAYLYM_DATA_DIR": str(work / f"ingest-{run}-{index}"),
             "JAYLYM_INGEST_CLIENT_ID": f"bench-ingest-{run}-{index}",
             "JAYLYM_INGEST_METRICS_PORT": str(port),
             "JAYLYM_LOG_LEVEL": os.environ.get("JAYLYM_BENCH_INGEST_LOG_LEVEL", "warning"),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }  # fmt: skip
         if processes > 1:
             env["JAYLYM_INGEST_SHARED_GROUP"] = f"bench-{run}"
-        argv = [sys.executable, "-m", "bench.ingest_worker", f"--devices={spec.connections}",
-                f"--okrug={spec.okrug}", f"--prefix={spec.prefix}"]  # fmt: skip
+        argv = [sys.executable, "-m", "jaylym", "ingest"]
         if profile_to is not None and index == 0:
             argv = _py_spy(profile_to) + argv
         log = work / f"ingest-{run}-{index}.log"

@@ -48,7 +48,7 @@ def summarise(raw: str, top: int = 12) -> dict[str, Any]:
         if not stack or not n.isdigit():
             continue
         samples = int(n)
-        if "importlib" in stack or "<module> (" in stack:
+        if "importlib" in stack:
             startup += samples  # the process importing its modules, before the burst
             continue
         total += samples

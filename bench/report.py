@@ -125,7 +125,7 @@ def assemble(
     load_before: tuple[float, float, float],
     skip: frozenset[str],
 ) -> dict[str, Any]:
-    from bench.ingest_worker import mode
+    from bench.ingest_load import INGEST_MODE
     from bench.suite import describe
 
     f = figures(state)
@@ -141,7 +141,7 @@ def assemble(
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
-            "ingest_mode": mode(),
+            "ingest_mode": INGEST_MODE,
             "versions": _versions(),
         },
         "figures": f,
