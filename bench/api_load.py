@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ async def _closed_loop(
 ) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = 0
+    failures: Counter[int] = Counter()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
@@ -81,8 +83,11 @@ async def _closed_loop(
                     latencies.append(elapsed)
                 else:
                     errors += 1
+                    failures[answer.status_code] += 1
 
         await asyncio.gather(*(one_client() for _ in range(clients)))
+    if failures:  # which answers were wrong, for the run's record
+        print(f"  {path}: failed answers by status {dict(failures)}", flush=True)
     return sorted(latencies), errors
 
 
