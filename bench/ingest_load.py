@@ -9,6 +9,7 @@ broker queue every later message for it and slow the runs that follow.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,9 +119,7 @@ def ingest(
     than one) over a fresh registry that knows the run's devices; healthy on return; stopped
     (SIGTERM, then bounded waits) on exit."""
     run = uuid.uuid4().hex[:6]
-    registry = f"sqlite:///{work / f'registry-{run}.db'}"
-    devices = [f"{spec.prefix}-{i:05d}" for i in range(spec.connections)]
-    registry_seed.seed(registry, spec.okrug, [*devices, PROBE_DEVICE])
+    registry = f"sqlite:///{_fresh_registry(work, spec, run)}"
     procs, ports, logs = [], [], []
     for index in range(processes):
         port = free_port()
@@ -158,10 +157,20 @@ def ingest(
         handle.stop()
 
 
-def _py_spy(out: Path) -> list[str]:
-    from shutil import which
+def _fresh_registry(work: Path, spec: rawpub.RawLoad, run: str) -> Path:
+    """A copy of a registry seeded once per device set: migrating and seeding each time would
+    add a second to every ingest start (the quick run starts a dozen)."""
+    template = work / f"registry-{spec.okrug}-{spec.prefix}-{spec.connections}.db"
+    if not template.exists():
+        devices = [f"{spec.prefix}-{i:05d}" for i in range(spec.connections)]
+        registry_seed.seed(f"sqlite:///{template}", spec.okrug, [*devices, PROBE_DEVICE])
+    path = work / f"registry-{run}.db"
+    shutil.copyfile(template, path)
+    return path
 
-    py_spy = which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+
+def _py_spy(out: Path) -> list[str]:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     # Raw (collapsed stack) output: plain text the report summarises; --subprocesses is not
     # needed, the worker is one process. --nonblocking: never pause the ingest to sample it.
     return [py_spy, "record", "--format", "raw", "--rate", "200", "--nonblocking",

@@ -53,7 +53,7 @@ class Plan:
 
 FULL = Plan("full", 100_000, 50, 2, 3, 20.0, 3, 1000, (25, 20), 2000, 50, 10.0)
 # Under 2 minutes on a busy 2-core machine: one latency run per configuration.
-QUICK = Plan("quick", 6_000, 10, 2, 3, 2.0, 1, 100, (10, 5), 200, 10, 2.0)
+QUICK = Plan("quick", 4_000, 10, 2, 3, 2.0, 1, 100, (10, 5), 200, 10, 2.0)
 
 
 @dataclass
