@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "jaylym.cli.firmware_cmd:simulate",
     "alerts": "api.cli:alerts",
     "ingest": "ingest.cli:ingest",
+    "bench": "jaylym.cli.bench_cmd:bench",
 }
 
 
