@@ -111,7 +111,8 @@ class IngestProcess:
         client.loop_start()
         try:
             topic = f"pasture/v1/sogety/collar/{probe_id}/telemetry"
-            body = json.dumps({"v": 1, "seq": 0, "ts": int(time.time()), "lat": 43.3, "lon": 77.7})
+            reading = {"seq": 0, "ts": int(time.time()), "lat": 43.3, "lon": 77.7}
+            body = json.dumps({"v": 1, "readings": [reading]})  # well-formed: unknown_device
             while not seen.wait(0.5):
                 if time.monotonic() > deadline:
                     raise AssertionError(f"ingest not subscribed: {self.log_tail()}")
