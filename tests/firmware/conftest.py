@@ -42,7 +42,9 @@ def fleet(own_mosquitto: Mosquitto, tmp_path: Path, micropython: str) -> Iterato
     collector.stop()
 
 
-@pytest.fixture(params=SINKS)
+@pytest.fixture(
+    params=[pytest.param(s, marks=[pytest.mark.influx] if s == "ingest" else []) for s in SINKS]
+)
 def sink(request: pytest.FixtureRequest, fleet: Fleet, tmp_path: Path) -> Iterator[Sink]:
     if request.param == "mqtt":
         yield MqttSink(fleet.collector)
