@@ -128,8 +128,12 @@ class Consumer:
         """`device_stats` and `dlq` increments into the store (docs/storage-dashboards.md).
         Skipped while the store is down (they stay pending); a kill loses at most one
         interval of these increments, never the registry's totals or a reading."""
-        if self._store_answers():
-            self.stats.flush(self.store)
+        if not self._store_answers():
+            return
+        try:
+            self.stats.flush(self.store)  # a refusal is logged and dropped in there
+        except Exception as exc:  # kept pending; the readings' path now pings before writing
+            self._store_down(exc)
 
     def step(self, stop: threading.Event | None = None) -> None:
         if self._held is not None or self._undecoded:

@@ -109,9 +109,10 @@ class StatsExporter:
         return self.monotonic() >= self._next_at
 
     def flush(self, store: TimeSeriesStore) -> int:
-        """Write what is pending; returns the number of points written. Raises nothing:
-        what the store could not take stays pending for the next interval. Each chunk is
-        forgotten as soon as it is written, so a failure half-way never writes a count twice."""
+        """Write what is pending; returns the number of points written. What the store could
+        not take stays pending for the next interval, and the error is raised (`StoreRejected`
+        excepted: those points are dropped) so the caller can mark the store down. Each chunk
+        is forgotten as soon as it is written: a failure half-way never writes a count twice."""
         self._next_at = self.monotonic() + self.interval_s
         keyed = self.points(round(self.clock() * 1000))
         written = 0
@@ -126,7 +127,7 @@ class StatsExporter:
             except Exception as exc:  # StoreUnavailable, or a driver error: retried later
                 log.warning("could not write the ingest's stats points, kept for the next "
                             "interval", error=str(exc), points=len(keyed) - start)  # fmt: skip
-                return written
+                raise
             else:
                 written += len(chunk)
             self._forget([key for key, _point in chunk])

@@ -23,7 +23,9 @@ from jaylym.store.base import Point, StoreRejected, StoreUnavailable
 from tests.conftest import BrokerHandle, InfluxHandle
 from tests.dashboards.board_json import committed, panels
 from tests.dashboards.macros import Variable, interpolate
+from tests.ingest.harness import COW1, Harness, collar_msg
 from tests.ingest.live import eventually, publish_all
+from tests.ingest.memstore import MemoryStore
 from tests.ingest.process import IngestProcess
 
 COLLAR = DeviceInfo("st-collar-1", "collar", "sogety")
@@ -80,7 +82,8 @@ def test_a_down_store_keeps_the_counts_for_the_next_interval() -> None:
     exporter, store = _exporter()
     exporter.add({"st-collar-1": DeviceCounts(2, 0, 0)}, DEVICES, [_letter("too_old")])
     store.fail = StoreUnavailable("down")
-    assert _flush(exporter, store) == 0
+    with pytest.raises(StoreUnavailable):  # the consumer marks the store down on it
+        _flush(exporter, store)
     exporter.add({"st-collar-1": DeviceCounts(5, 1, 0)}, DEVICES, [_letter("too_old")])
     store.fail = None
     assert _flush(exporter, store) == 2
@@ -213,3 +216,46 @@ def test_devices_dashboard_reads_the_ingests_counts_from_influxdb(
                    if p.tags["device"] == soil.device_id) == 2  # fmt: skip
     finally:
         ingest.stop()
+
+
+class FlakyPointStore(MemoryStore):
+    """The readings go in; the first stats write finds the store down."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.points: list[Point] = []
+        self.down_once = True
+
+    def write_points(self, points: Sequence[Point]) -> None:
+        if self.down_once:
+            self.down_once = False
+            raise StoreUnavailable("connection refused")
+        self.points.extend(points)
+
+
+def test_consumer_writes_increments_after_the_ledger_and_survives_a_down_store(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path, stats_interval_s=0.1)
+    store = FlakyPointStore()
+    h.consumer.store = store
+    ts0 = time.time() - 86400
+    h.send(COW1, collar_msg([0, 1, 4], ts0))
+    h.send(COW1, b"{nope")
+    h.drain()
+    time.sleep(0.15)
+    h.consumer.step()  # due: the store is down for the stats, they stay pending
+    assert store.points == []
+    assert not h.consumer.store_up  # the readings' path pings before its next write
+    h.send(COW1, collar_msg([1, 5], ts0))  # an exact repeat, and one more
+    h.drain()
+    time.sleep(0.15)
+    h.consumer.step()
+    stats = {p.measurement: p for p in store.points}
+    assert stats["device_stats"].tags["device"] == "cow-1"
+    assert stats["device_stats"].tags["instance"] == h.cfg.client_id
+    assert dict(stats["device_stats"].fields) == {
+        "received": 4.0, "missing": 2.0, "duplicates": 1.0
+    }  # fmt: skip
+    assert dict(stats["dlq"].fields) == {"count": 1.0}
+    assert stats["dlq"].tags["reason"] == "malformed_json"
