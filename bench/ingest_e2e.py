@@ -13,6 +13,7 @@ figures in bench/README.md come from this script.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -26,6 +27,7 @@ from typing import Any
 
 import httpx
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from bench import rawpub
 from bench.common import create_db, servers, wait_for_count
@@ -38,9 +40,20 @@ PROBE = "probe-000"
 
 def provision(registry_url: str, devices: list[str]) -> None:
     """Register the simulated collars (and the probe) in a fresh registry database."""
-    from ingest.provision import register_collars
+    from sqlalchemy.orm import Session
 
-    register_collars(registry_url, devices, okrug=OKRUG)
+    from jaylym.registry.db import make_engine
+    from jaylym.registry.migrate import upgrade
+    from jaylym.registry.models import Device, Okrug
+
+    engine = make_engine(registry_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        session.add(Okrug(id=OKRUG, name_kk=OKRUG, name_ru=OKRUG, name_en=OKRUG))
+        session.flush()
+        session.add_all(Device(id=d, kind="collar", okrug_id=OKRUG) for d in devices)
+        session.commit()
+    engine.dispose()
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -58,7 +71,7 @@ class Probe:
 
         self.store = open_store(settings)
         cfg = parse_mqtt_url(url)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-probe")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-probe")
         if cfg.username:
             self.client.username_pw_set(cfg.username, cfg.password.get_secret_value()
                                         if cfg.password else None)  # fmt: skip
@@ -106,13 +119,15 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def paced_load(url: str, devices: int, rate: float, seconds: float, first_seq: int) -> None:
+def paced_load(
+    url: str, devices: int, rate: float, seconds: float, first_seq: int, done: Any = None
+) -> None:
     """Background load for the latency phase: `devices` connections (one per device) in this
     process, `rate` messages per second in all, for `seconds`."""
     cfg = parse_mqtt_url(url)
     clients = []
     for i in range(devices):
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{OKRUG}-{i:05d}-paced")
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{OKRUG}-{i:05d}-paced")
         if cfg.username:
             c.username_pw_set(cfg.username, cfg.password.get_secret_value()
                               if cfg.password else None)  # fmt: skip
@@ -126,6 +141,7 @@ def paced_load(url: str, devices: int, rate: float, seconds: float, first_seq: i
     per_tick = rate * tick
     due = 0.0
     sent = 0
+    infos = []
     started = time.monotonic()
     while time.monotonic() - started < seconds:
         due += per_tick
@@ -133,10 +149,20 @@ def paced_load(url: str, devices: int, rate: float, seconds: float, first_seq: i
             index = sent % devices
             seq = first_seq + sent // devices
             topic = f"pasture/v1/{OKRUG}/collar/{OKRUG}-{index:05d}/telemetry"
-            clients[index].publish(topic, rawpub.reading(seq, ts0 + seq, index), qos=1)
+            infos.append(
+                clients[index].publish(topic, rawpub.reading(seq, ts0 + seq, index), qos=1)
+            )
             sent += 1
         time.sleep(max(0.0, started + (sent / rate if rate else 0) - time.monotonic()))
-    time.sleep(1)
+    deadline = time.monotonic() + 60  # one bound for all, not 60 s per message
+    for info in infos:  # PUBACKed by the broker, or it does not count as published
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        with contextlib.suppress(RuntimeError, ValueError):
+            info.wait_for_publish(timeout=remaining)
+    if done is not None:
+        done.value = sum(1 for info in infos if info.is_published())
     for c in clients:
         c.disconnect()
         c.loop_stop()
@@ -197,8 +223,10 @@ def run(
                 settings = Settings(tsdb="influx", influx_url=srv.influxd.url, influx_db=db,
                                     data_dir=work / "probe")  # fmt: skip
                 probe = Probe(url, settings)
-                background = mp.Process(target=paced_load,
-                                        args=(url, devices, rate, seconds, messages))  # fmt: skip
+                published = mp.Value("l", 0)
+                background = mp.Process(
+                    target=paced_load, args=(url, devices, rate, seconds, messages, published)
+                )
                 background.start()
                 threads = [threading.Thread(target=probe.publish_loop),
                            threading.Thread(target=probe.poll_loop)]  # fmt: skip
@@ -209,7 +237,7 @@ def run(
                 for t in threads:
                     t.join(timeout=60)
                 lat = probe.latencies_ms()
-                paced = round(rate) * int(seconds)
+                paced = int(published.value)
                 total, _ = wait_for_count(srv.influxd.url, db, sent + paced + len(probe.sent),
                                           timeout=120)  # fmt: skip
                 return {
@@ -221,6 +249,7 @@ def run(
                     "end_to_end_seconds": round(elapsed, 2),
                     "throughput_msgs_per_s": round(sent / elapsed),
                     "paced_rate_msgs_per_s": rate, "paced_seconds": seconds,
+                    "paced_published": paced,
                     "paced_and_probe_lost": sent + paced + len(probe.sent) - total,
                     "latency_p50_ms": round(percentile(lat, 50), 1),
                     "latency_p99_ms": round(percentile(lat, 99), 1),
