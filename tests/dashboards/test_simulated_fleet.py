@@ -1,14 +1,16 @@
 """The panel queries on data the simulator produced, end to end (issue 8's "seeded by the
 simulator"): `jaylym simulate` runs a short accelerated fleet of collars and soil stations on
 the MicroPython unix port, they publish through a real Mosquitto to a real `jaylym ingest`
-(devices and a herd registered in a real registry), which writes into a real InfluxDB. Then
-every panel query that reads what the ingest writes (`position`, `soil`, `device_stats`,
-`dlq`) runs, macros substituted as Grafana would, and must return the series and columns its
-panel reads.
+(devices and a herd registered in a real registry), which writes into a real InfluxDB. The
+grazing engine's evaluation loop then runs over what was stored (one pasture around the
+simulated home range) and writes `pasture_state` / `pasture_herd`. Every InfluxQL panel
+query of every dashboard runs on that, macros substituted as Grafana would, and must return
+the series and columns its panel reads; the loss panel's numbers are checked against the
+devices' own logs.
 
-`test_queries.py` proves every panel on a scripted week written through the store; the
-panels on `pasture_state` / `pasture_herd` (the grazing engine's output, not the ingest's)
-are proven there only.
+`test_queries.py` proves the same panels on a scripted week written through the store, with
+more numbers checked (gaps, distances, hours); a short run cannot fill panels that need
+hours of real time (`NEEDS_HOURS`).
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
+from api.grazing import Herd as GrazingHerd
 from jaylym.firmware_sim import read_events
 from jaylym.registry.db import make_engine
 from jaylym.registry.models import Device, Herd, Okrug
 from jaylym.services import Mosquitto
+from jaylym.store.base import Point, TimeSeriesStore
 from tests.conftest import InfluxHandle, _start_mosquitto
 from tests.dashboards.board_json import committed, influx_targets
 from tests.dashboards.macros import Variable, duration_ms, interpolate
@@ -37,9 +41,13 @@ from tests.dashboards.test_queries import EXPECTS, _alias_tags, _fields_read
 from tests.ingest.live import eventually
 from tests.ingest.process import IngestProcess
 
+HOME = (43.5310, 78.5925)  # firmware/boards/sim.py: where the simulated herd lives
+
 pytestmark = [pytest.mark.mqtt, pytest.mark.influx]
 
 INGEST_MEASUREMENTS = {"position", "soil", "device_stats", "dlq"}
+ENGINE_MEASUREMENTS = {"pasture_state", "pasture_herd"}  # the grazing engine, on that data
+PASTURE = "sim-pasture-1"
 OKRUG, HERD, PREFIX = "sogety", "sim-herd-1", "simfleet"
 COLLARS, SOILS, CYCLES = 3, 2, 6
 SPEED = 900  # simulated seconds per real second: a 30-minute interval lasts 2 s
@@ -63,7 +71,7 @@ INGEST_TARGETS = [
     pytest.param(name, panel, target, id=f"{name}:{panel['title']}:{target['refId']}")
     for name, board in BOARDS.items()
     for panel, target in influx_targets(board)
-    if _measurements(target["query"]) <= INGEST_MEASUREMENTS
+    if _measurements(target["query"]) <= INGEST_MEASUREMENTS | ENGINE_MEASUREMENTS
 ]
 
 
@@ -146,6 +154,7 @@ def fleet_run(
         ingest.start()
         state = tmp / "sim"
         state.mkdir()
+        start_ms = int(time.time() * 1000)
         sim = _simulate(broker, state)
         # The devices retry until the broker has re-read its password file (they queue).
         eventually(lambda: all(d in broker.password_file.read_text() for d in collars),
@@ -163,7 +172,8 @@ def fleet_run(
             )
 
         eventually(stored, 60, "every simulated reading in InfluxDB")
-        ingest.stop()  # a clean stop writes the last device_stats / dlq increments
+        ingest.terminate()  # a clean stop writes the last device_stats / dlq increments
+        _run_engine(ingest.store, collars, stations, start_ms)
         yield FleetRun(influx_session.url, ingest.database, int(time.time() * 1000), collars,
                        stations, sum(sent.values()))  # fmt: skip
     finally:
@@ -172,6 +182,51 @@ def fleet_run(
             sim.wait(timeout=20)
         ingest.stop()
         broker.stop()
+
+
+def _run_engine(
+    store: TimeSeriesStore, collars: list[str], stations: list[str], start_ms: int
+) -> None:
+    """The grazing engine's evaluation loop over what the ingest stored (as `seed.py` runs
+    it on the scripted week): one pasture around the simulated home range, the collars'
+    herd on it, the stations for moisture; `pasture_state` and `pasture_herd` written
+    through the store's point write."""
+    from shapely import box
+
+    from api.grazing import (
+        GrazingConfig,
+        GrazingModel,
+        Pasture,
+        SeasonLedger,
+        SoilStation,
+        pasture_herd_points,
+        pasture_state_points,
+    )  # fmt: skip
+    from jaylym.models import ms_to_datetime
+
+    lat, lon = HOME
+    day = 86_400_000
+    season = ms_to_datetime(start_ms - day)
+    config = GrazingConfig(
+        season_starts={**GrazingConfig().season_starts, "year_round": f"{season:%m-%d}"}
+    )
+    pasture = Pasture.from_geometry(PASTURE, OKRUG, box(lon - 0.05, lat - 0.04, lon + 0.05,
+                                    lat + 0.04), productivity_kg_dm_ha=1400.0)  # fmt: skip
+    herd = GrazingHerd(HERD, {"cattle": 40}, tuple(collars), OKRUG)
+    soil_stations = [SoilStation(d, lon, lat + 0.001 * i) for i, d in enumerate(stations)]
+    ledger = SeasonLedger(GrazingModel([pasture], [herd], soil_stations, config))
+    now = int(time.time() * 1000)
+    fixes = store.positions(start_ms - day, now + 1)
+    soil = store.soil_readings(start_ms - day, now + 1)
+    points = []
+    for tick in range(start_ms + 5_000, now + 1, 5_000):
+        since = ledger.fetch_from_ms(tick)
+        window = {d: [r for r in rs if since <= r.ts_ms < tick] for d, rs in fixes.items()}
+        result = ledger.advance(window, tick, soil=soil)
+        for p in [*pasture_state_points(result, tick), *pasture_herd_points(result, tick)]:
+            points.append(Point(p.measurement, dict(p.tags), dict(p.fields), p.ts_ms))
+    assert points, "the engine wrote nothing"
+    store.write_points(points)
 
 
 def _variables(board: dict[str, Any], run: FleetRun) -> dict[str, Variable]:

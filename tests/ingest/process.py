@@ -122,6 +122,11 @@ class IngestProcess:
             client.disconnect()
 
     def stop(self) -> None:
+        self.terminate()
+        self.store.close()
+
+    def terminate(self) -> None:
+        """SIGTERM (a clean stop: the last stats are written), then wait, bounded."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -129,7 +134,6 @@ class IngestProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        self.store.close()
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log_path.exists():
