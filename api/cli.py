@@ -53,3 +53,41 @@ def ensure_schema(url: str) -> None:
 def demo(port: int = typer.Option(8000, help="Port of the demo's API.")) -> None:
     """Run the demo on embedded defaults (for now: the API alone)."""
     serve(host="127.0.0.1", port=port)
+
+
+def alerts(
+    once: bool = typer.Option(False, help="Evaluate once, deliver what is due, and exit."),
+) -> None:
+    """Run the alert engine and the delivery worker alone (without the HTTP API).
+
+    Set JAYLYM_ALERTS_IN_SERVE=false for `jaylym serve` when this runs as its own process.
+    """
+    import signal
+    import threading
+
+    from api.alerts.runtime.service import AlertService
+    from jaylym.registry.db import make_engine
+    from jaylym.store import open_store
+
+    settings = get_settings()
+    ensure_schema(settings.registry_url)
+    engine = make_engine(settings.registry_url)
+    store = open_store(settings)
+    service = AlertService.from_settings(settings, engine, store)
+    try:
+        if once:
+            report = service.engine.evaluate(service.source(service.source_clock_ms()))
+            service.deliverer.run_until_idle(settings.delivery_timeout_s * 2)
+            typer.echo(f"evaluated: {dict(report.transitions)} transitions")
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        service.start()
+        while not stop.wait(1.0):
+            pass
+        if not service.stop(timeout_s=10.0):
+            typer.echo("jaylym alerts: workers did not stop within 10 s", err=True)
+    finally:
+        store.close()
+        engine.dispose()

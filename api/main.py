@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import structlog
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import jaylym
+from api.alerts.runtime.season import SeasonTotals
 from api.core import problems
 from api.core.config import ApiConfig
 from api.core.ratelimit import FailureLimiter
+from api.grazing.config import GrazingConfig
 from api.routes import (
+    alerts,
     config,
     devices,
     dlq,
+    grazing,
     health,
     herders,
     herds,
@@ -30,13 +35,20 @@ from api.routes import (
 )
 from jaylym.registry.broker import BrokerAccounts, broker_accounts
 from jaylym.registry.db import make_engine, session_factory
+from jaylym.settings import Settings
 from jaylym.store.base import TimeSeriesStore
+
+if TYPE_CHECKING:
+    from api.alerts.runtime.service import AlertService
+
+log = structlog.get_logger("jaylym.api")
 
 ROUTERS = (
     health,
     me,
     config,
     okrugs,
+    grazing,  # before pastures: /pastures/grazing is not a pasture id
     pastures,
     plans,
     herds,
@@ -46,6 +58,7 @@ ROUTERS = (
     positions,
     stations,
     dlq,
+    alerts,
 )
 
 # Examples for schemas that come from geojson-pydantic rather than from us.
@@ -80,11 +93,34 @@ def default_store_factory() -> Callable[[], TimeSeriesStore]:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    service = _start_alerts(app)
     yield
+    if service is not None:
+        service.stop(app.state.alerts_stop_timeout_s)
     store = app.state.store
     if store is not None and app.state.owns_store:
         store.close()
     app.state.engine.dispose()
+
+
+def _start_alerts(app: FastAPI) -> AlertService | None:
+    """The alert engine loop and delivery worker, when this process runs them."""
+    settings: Settings | None = app.state.alert_settings
+    if settings is None:
+        return None
+    from api.alerts.runtime.service import AlertService
+
+    store = app.state.store
+    if store is None:
+        try:  # shared with the routes from now on (the lifespan closes it if it owns it)
+            store = app.state.store = app.state.store_factory()
+        except Exception:
+            # The stores connect lazily, so this is a misconfiguration, not an outage.
+            log.exception("alerts.not_started", reason="time-series store unavailable")
+            return None
+    service = AlertService.from_settings(settings, app.state.engine, store)
+    service.start()
+    return service
 
 
 def create_app(
@@ -93,12 +129,21 @@ def create_app(
     store: TimeSeriesStore | None = None,
     store_factory: Callable[[], TimeSeriesStore] | None = None,
     broker: BrokerAccounts | None = None,
+    grazing: GrazingConfig | None = None,
+    alert_settings: Settings | None = None,
 ) -> FastAPI:
-    """Build the app with every router mounted. Arguments override what the settings name."""
+    """Build the app with every router mounted. Arguments override what the settings name.
+
+    The alert engine and delivery worker run in the app's lifespan when `alert_settings` is
+    given, or, with no `config` either, when JAYLYM_ALERTS_IN_SERVE is on."""
     if config is None:
         from jaylym.settings import get_settings
 
-        config = ApiConfig.from_settings(get_settings())
+        settings = get_settings()
+        config = ApiConfig.from_settings(settings)
+        grazing = grazing or settings.grazing()
+        if alert_settings is None and settings.alerts_in_serve:
+            alert_settings = settings
     app = FastAPI(
         lifespan=_lifespan,
         title="Jaylym API",
@@ -120,6 +165,11 @@ def create_app(
         config.mqtt_passwd_file, config.mqtt_reload_pid_file
     )
     app.state.auth_limiter = FailureLimiter(config.auth_fail_limit, config.auth_fail_window_s)
+    # One source of truth for LU coefficients: the registry's setting.
+    app.state.grazing = grazing or GrazingConfig(lu_coefficients=dict(config.livestock_units))
+    app.state.season_totals = SeasonTotals(app.state.grazing)
+    app.state.alert_settings = alert_settings
+    app.state.alerts_stop_timeout_s = 10.0
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from api.core.problems import ProblemError, field_error, not_found
@@ -42,6 +42,8 @@ POLICY: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "config": (ALL, frozenset()),
     "me": (ALL, frozenset()),
     "dlq-messages": (ADMIN, frozenset()),
+    "grazing": (STAFF, frozenset()),
+    "alerts": (ALL, ALL),  # writing an alert is acknowledging it
 }
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -83,6 +85,7 @@ class Access:
     def __init__(self, principal: Principal, session: Session) -> None:
         self.principal = principal
         self.session = session
+        self._own_herd_ids: set[str] | None = None
 
     def _okrug_in(self, column: Any) -> ColumnElement[bool]:
         okrugs = self.principal.okrugs
@@ -118,6 +121,38 @@ class Access:
         if model is GrazingPlanEntry:
             return GrazingPlanEntry.herd_id.in_(self._own_herds())
         return false()
+
+    def alert_condition(self, alerts: Any) -> ColumnElement[bool]:
+        """Row filter on the `alerts` table: a coordinator sees their okrugs; a herder the
+        alerts about their herds, their herds' devices, and pastures in their okrugs (which
+        of those name one of their herds is decided by `alert_concerns_herder`, since the
+        herds of a pasture alert are in its JSON context)."""
+        p = self.principal
+        if p.role == "admin":
+            return true()
+        if p.role == "coordinator":
+            return self._okrug_in(alerts.c.okrug)
+        if p.herder_id is None:
+            return false()
+        own = self._own_herds()
+        return or_(
+            alerts.c.herd_id.in_(own),
+            alerts.c.device_id.in_(select(Device.id).where(Device.herd_id.in_(own))),
+            and_(
+                alerts.c.subject_kind == "pasture",
+                alerts.c.okrug.in_(select(Herd.okrug_id).where(Herd.herder_id == p.herder_id)),
+            ),
+        )
+
+    def alert_concerns_herder(self, subject_kind: str, context: Any) -> bool:
+        """The exact check after `alert_condition` for a herder and a pasture alert."""
+        if self.principal.role != "herder" or subject_kind != "pasture":
+            return True
+        if self._own_herd_ids is None:  # once per request, not once per alert
+            self._own_herd_ids = set(self.session.scalars(self._own_herds()))
+        own = self._own_herd_ids
+        present = context.get("herds_present") if isinstance(context, dict) else None
+        return isinstance(present, list) and bool(own & set(present))
 
     def select(self, model: type[M]) -> Select[M]:
         return select(model).where(self.condition(model))

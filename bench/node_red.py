@@ -62,7 +62,7 @@ class NodeRed:
         (user_dir / "flow_cred.json").write_text(json.dumps(creds))
         log = (self.workdir / "node-red.log").open("wb")
         env = {**os.environ, "NODE_RED_PORT": str(free_port())}
-        self.proc = subprocess.Popen(
+        self.proc = proc = subprocess.Popen(
             ["node", str(red), "--settings", str(HERE / "settings.js"), "--userDir", str(user_dir)],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -70,12 +70,12 @@ class NodeRed:
             start_new_session=True,
         )
         wait_until(
-            lambda: "Connected to broker" in self.log() or self.proc.poll() is not None,
+            lambda: "Connected to broker" in self.log() or proc.poll() is not None,
             timeout=timeout,
             what="Node-RED connected to the broker",
             step=0.2,
         )
-        if self.proc.poll() is not None:
+        if proc.poll() is not None:
             raise RuntimeError(f"Node-RED exited: {self.log()[-2000:]}")
         time.sleep(0.5)  # the subscription follows the connection
 

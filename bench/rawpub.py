@@ -84,6 +84,7 @@ class RawLoad:
     prefix: str = "bench"
     start_ts: int = 1_760_000_000
     seq_offset: int = 0
+    rate: float | None = None  # messages per second over all connections; None: flat out
 
 
 async def _one_connection(spec: RawLoad, index: int, count: int) -> tuple[int, int]:
@@ -109,7 +110,16 @@ async def _one_connection(spec: RawLoad, index: int, count: int) -> tuple[int, i
                 window.release()
 
     acks = asyncio.create_task(read_acks())
+    # Paced mode: each connection keeps its share of the rate on a fixed schedule (no drift),
+    # offset by its index so the connections do not publish in lockstep.
+    interval = spec.connections / spec.rate if spec.rate else 0.0
+    started = time.monotonic() + interval * index / spec.connections
     for n in range(count):
+        if interval:
+            delay = started + n * interval - time.monotonic()
+            if delay > 0:
+                await writer.drain()
+                await asyncio.sleep(delay)
         await window.acquire()
         seq = spec.seq_offset + n
         packet_id = n % 65535 + 1

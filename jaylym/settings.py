@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
@@ -21,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:  # the grazing model is imported only when asked for (see `grazing()`)
+    from api.grazing.config import GrazingConfig
 
 DEVICE_ID_PATTERN = r"^[a-z0-9-]{3,32}$"
 
@@ -205,7 +208,8 @@ class Settings(BaseSettings):
     alerts_delivery_db_url: str | None = Field(
         None,
         description="SQLAlchemy URL of the alert delivery log (attempts, idempotency keys). "
-        "Default: SQLite file `<data_dir>/alerts-delivery.db`.",
+        "Default: the registry database (its migrations create the tables); set it only to "
+        "keep the log apart.",
     )
     delivery_timeout_s: float = Field(
         10.0, gt=0, le=120, description="Timeout of one delivery request (HTTP or MQTT PUBACK)."
@@ -372,6 +376,41 @@ class Settings(BaseSettings):
         description="Read-only coordinator API token Grafana uses for alerts and pasture "
         "polygons. Create it with `jaylym admin token create`.",
     )
+    grazing_utilisation: float = Field(
+        0.5, gt=0, le=1, description="Share of a season's forage that may be grazed (take half)."
+    )
+    grazing_intake_kg_dm_per_lu_day: float = Field(
+        11.8, gt=0, description="Dry-matter intake of one livestock unit per day, kg."
+    )
+    grazing_max_gap_intervals: float = Field(
+        3.0, gt=0, description="A collar fix holds for at most this many expected intervals."
+    )
+    grazing_max_gap_cap_s: int = Field(
+        7200, gt=0, le=7200, description="A collar fix never holds longer than this, s (≤ 2 h)."
+    )
+    grazing_moisture_window_days: float = Field(
+        14.0, gt=0, description="Soil readings this far back feed the moisture factor, days."
+    )
+    grazing_moisture_station_radius_m: float = Field(
+        5000.0, ge=0, description="A pasture without a station uses the nearest within this, m."
+    )
+    grazing_wilting_point_pct: float = Field(
+        12.0, ge=0, le=100, description="Default wilting point of a soil station, VWC % (loam)."
+    )
+    grazing_field_capacity_pct: float = Field(
+        28.0, ge=0, le=100, description="Default field capacity of a soil station, VWC % (loam)."
+    )
+    grazing_season_starts: str | None = Field(
+        None,
+        description="Local season start (MM-DD) per pasture kind as JSON, overriding the "
+        'defaults, e.g. `{"summer": "06-10"}` (kinds: spring, summer, autumn, winter, '
+        "year_round). Dates are local to JAYLYM_ALERTS_TIMEZONE.",
+    )
+    alerts_in_serve: bool = Field(
+        True,
+        description="Run the alert engine and the delivery worker inside `jaylym serve`. "
+        "Turn off when `jaylym alerts` runs as its own process.",
+    )
     token_pepper: SecretStr | None = Field(
         None,
         description="Secret mixed into API token hashes (HMAC-SHA256), so a leaked registry "
@@ -414,6 +453,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("grazing_season_starts")
+    @classmethod
+    def _season_starts_is_a_json_object(cls, value: str | None) -> str | None:
+        if value is not None and not isinstance(_json_object(value), dict):
+            raise ValueError("must be a JSON object")
         return value
 
     @field_validator("alert_rules")
@@ -475,8 +521,7 @@ class Settings(BaseSettings):
         return AlertsDeliveryConfig(
             timezone=self.alerts_timezone,
             default_language=self.alerts_default_language,
-            db_url=self.alerts_delivery_db_url
-            or f"sqlite:///{self.data_dir / 'alerts-delivery.db'}",
+            db_url=self.alerts_delivery_db_url or self.registry_url,
             timeout_s=self.delivery_timeout_s,
             max_attempts=self.delivery_max_attempts,
             backoff_base_s=self.delivery_backoff_base_s,
@@ -509,6 +554,30 @@ class Settings(BaseSettings):
             "goat": self.lu_goat,
             "camel": self.lu_camel,
         }
+
+    def grazing(self) -> GrazingConfig:
+        """The grazing model's slice: LU coefficients are the registry's (one source of
+        truth), local dates follow the alerts' time zone."""
+        import json
+
+        from api.grazing.config import DEFAULT_SEASON_STARTS, GrazingConfig
+
+        starts = dict(DEFAULT_SEASON_STARTS)
+        if self.grazing_season_starts:
+            starts |= json.loads(self.grazing_season_starts)
+        return GrazingConfig(
+            lu_coefficients=self.livestock_units(),
+            utilisation=self.grazing_utilisation,
+            intake_kg_dm_per_lu_day=self.grazing_intake_kg_dm_per_lu_day,
+            max_gap_intervals=self.grazing_max_gap_intervals,
+            max_gap_cap_s=self.grazing_max_gap_cap_s,
+            moisture_window_days=self.grazing_moisture_window_days,
+            moisture_station_radius_m=self.grazing_moisture_station_radius_m,
+            wilting_point_pct=self.grazing_wilting_point_pct,
+            field_capacity_pct=self.grazing_field_capacity_pct,
+            season_starts=starts,  # validated by GrazingConfig
+            timezone=self.alerts_timezone,
+        )
 
 
 class AlertsDeliveryConfig(BaseModel):

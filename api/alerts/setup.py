@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import inspect
+
 from api.alerts.channels import Channel
 from api.alerts.channels.mqtt import MqttChannel
 from api.alerts.channels.sms import SmsChannel, SmsCredentials, load_gateway
@@ -48,7 +50,9 @@ def build_channels(config: AlertsDeliveryConfig) -> dict[ChannelName, Channel]:
 
 def build_deliverer(config: AlertsDeliveryConfig) -> Deliverer:
     store = SqlDeliveryLog.from_url(config.db_url)
-    store.create_all()
+    if not inspect(store.engine).has_table("alembic_version"):
+        # A standalone log; in the registry database the migrations own these tables.
+        store.create_all()
     deliverer = Deliverer(
         store,
         build_channels(config),

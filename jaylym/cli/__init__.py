@@ -32,6 +32,7 @@ GROUPS: dict[str, str] = {
     "pasture": "api.commands.pasture:app",
     "herd": "api.commands.herd:app",
     "okrug": "api.commands.okrug:app",
+    "coordinator": "api.commands.coordinator:app",
 }
 # name -> "module:attribute" of a plain function mounted as a command.
 COMMANDS: dict[str, str] = {
@@ -40,7 +41,9 @@ COMMANDS: dict[str, str] = {
     "demo": "api.cli:demo",
     "nmea": "jaylym.cli.firmware_cmd:nmea",
     "simulate": "jaylym.cli.firmware_cmd:simulate",
+    "alerts": "api.cli:alerts",
     "ingest": "ingest.cli:ingest",
+    "bench": "jaylym.cli.bench_cmd:bench",
 }
 
 

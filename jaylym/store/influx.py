@@ -179,12 +179,14 @@ class InfluxStore:
         q.add(select("*", self._m(schema.SOIL), group_by='"device", "depth"', tail=newest))
         positions, soils = self._query(q)
         candidates: list[Reading] = [
-            schema.position_from_row(s.tags["device"], row) for s in positions for row in s.rows
+            schema.position_from_row(s.tags["device"], row)
+            for s in positions
+            for row in _whole(s.rows, "lat", "lon")
         ]
         candidates += [
             schema.soil_from_row(s.tags["device"], {**row, "depth": s.tags["depth"]})
             for s in soils
-            for row in s.rows
+            for row in _whole(s.rows, "vwc")
         ]
         out: dict[str, LatestReading] = {}
         # Newest first; among equal times the position, then the shallowest depth wins.
@@ -204,9 +206,13 @@ class InfluxStore:
         q.add(select("*", self._m(schema.SOIL), f'"device" = {device} AND {span}'))
         positions, soils = self._query(q)
         readings: list[Reading] = [
-            schema.position_from_row(device_id, row) for s in positions for row in s.rows
+            schema.position_from_row(device_id, row)
+            for s in positions
+            for row in _whole(s.rows, "lat", "lon")
         ]
-        readings += [schema.soil_from_row(device_id, row) for s in soils for row in s.rows]
+        readings += [
+            schema.soil_from_row(device_id, row) for s in soils for row in _whole(s.rows, "vwc")
+        ]
         return _dedupe(sorted(readings, key=schema.reading_key))
 
     def positions(self, start_ms: int, end_ms: int) -> dict[str, list[PositionReading]]:
@@ -218,7 +224,7 @@ class InfluxStore:
         out: dict[str, list[PositionReading]] = {}
         for s in series:
             device = s.tags["device"]
-            rows = [schema.position_from_row(device, row) for row in s.rows]
+            rows = [schema.position_from_row(device, r) for r in _whole(s.rows, "lat", "lon")]
             out.setdefault(device, []).extend(rows)
         return {d: _dedupe(sorted(rs, key=schema.reading_key)) for d, rs in out.items()}
 
@@ -261,7 +267,9 @@ class InfluxStore:
         out: dict[str, list[SoilReading]] = {}
         for s in series:
             device = s.tags["device"]
-            out.setdefault(device, []).extend(schema.soil_from_row(device, r) for r in s.rows)
+            out.setdefault(device, []).extend(
+                schema.soil_from_row(device, r) for r in _whole(s.rows, "vwc")
+            )
         return {d: _dedupe(sorted(rs, key=schema.reading_key)) for d, rs in out.items()}
 
     def last_seen(self) -> dict[str, int]:
@@ -476,3 +484,16 @@ def _dedupe(readings: Iterable[R]) -> list[R]:
     for reading in readings:
         kept[schema.reading_key(reading)] = reading
     return list(kept.values())
+
+
+def _whole(rows: Iterable[Mapping[str, Any]], *required: str) -> Iterator[Mapping[str, Any]]:
+    """Rows that carry every required field.
+
+    InfluxDB 1.x keeps each field of a point as its own series in the write cache, so a query
+    racing a write can see a point with some fields and not yet others (seen under load in the
+    ingest benchmark: a position row with a null `lat`). Such a row is skipped; the next read
+    sees the whole point.
+    """
+    for row in rows:
+        if all(row.get(name) is not None for name in required):
+            yield row

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from api.alerts.engine.tables import alerts as alerts_table
 from api.core.config import ApiConfig
 from api.main import create_app
 from jaylym.models import PositionReading, Reading, SoilReading
@@ -154,8 +156,39 @@ def seed(session: Session) -> World:
         w.tokens[name] = token
         if name == "herder-b":
             w.token_b = row.id
+    session.execute(
+        insert(alerts_table),
+        [
+            _alert_row("alert-a", "sogety", "herd-a", "past-a"),
+            _alert_row("alert-b", "tau", "herd-b", "past-b"),
+        ],
+    )
     session.commit()
     return w
+
+
+def _alert_row(alert_id: str, okrug: str, herd: str, pasture: str) -> dict[str, object]:
+    """An open off-plan alert of one herd in one pasture, as the engine would write it."""
+    return {
+        "id": alert_id,
+        "rule": "off_plan",
+        "subject": f"herd:{herd}/pasture:{pasture}",
+        "subject_kind": "herd-in-pasture",
+        "okrug": okrug,
+        "pasture_id": pasture,
+        "herd_id": herd,
+        "device_id": None,
+        "state": "open",
+        "severity": "warning",
+        "value": 45.0,
+        "unit": "min",
+        "context": {"pasture_name": pasture, "reason": "resting"},
+        "opened_ms": 1781254800000,
+        "updated_ms": 1781254800000,
+        "last_notified_ms": 1781254800000,
+        "seq": 1,
+        "version": 1,
+    }
 
 
 @dataclass

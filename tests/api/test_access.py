@@ -28,9 +28,10 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "config": (EVERYONE, set()),
     "me": (EVERYONE, set()),
     "dlq-messages": ({"admin"}, set()),
+    "alerts": (EVERYONE, EVERYONE),  # writing = acknowledging
 }
 ROLES = ["admin", "coordinator", "district", "herder"]
-STORE_PATHS = ("/api/v1/positions/", "/api/v1/stations/", "/track")
+STORE_PATHS = ("/api/v1/positions/", "/api/v1/stations/", "/track", "/grazing")
 
 
 def needs_store(path: str) -> bool:
@@ -67,6 +68,7 @@ def ids(api: Api, side: str) -> dict[str, Any]:
         "station_id": "soil-a" if a else "soil-b",
         "token_id": w.token_b,
         "message_id": 1,
+        "alert_id": "alert-a" if a else "alert-b",
     }
 
 
@@ -80,6 +82,7 @@ MISSING = {
     "station_id": "no-such-station",
     "token_id": 987654,
     "message_id": 987654,
+    "alert_id": "no-such-alert",
 }
 # What a role must never see, and which objects are hidden from it (None: sees all).
 HIDDEN_TEXT = {

@@ -19,10 +19,11 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_defaults_only_mqtt() -> None:
-    config = load_settings().alerts_delivery()
+    settings = load_settings()
+    config = settings.alerts_delivery()
     assert config.timezone == "Asia/Almaty"
     assert config.default_language == "kk"
-    assert config.db_url.endswith("alerts-delivery.db")
+    assert config.db_url == settings.registry_url  # the log lives in the registry database
     channels = build_channels(config)
     assert sorted(channels) == ["mqtt"]
 
@@ -42,7 +43,7 @@ def test_every_channel_when_configured(monkeypatch: pytest.MonkeyPatch, tmp_path
     try:
         assert sorted(deliverer.channels) == ["mqtt", "sms", "telegram", "webhook"]
         assert deliverer.timezone == "Asia/Aqtobe"
-        assert (tmp_path / "alerts-delivery.db").exists()
+        assert (tmp_path / "jaylym.db").exists()  # the registry database by default
     finally:
         deliverer.close()
 

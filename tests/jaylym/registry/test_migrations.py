@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from jaylym.registry.db import make_engine
-from jaylym.registry.migrate import current_revision, downgrade, upgrade
-from jaylym.registry.models import Base
+from jaylym.registry.migrate import current_revision, downgrade, head_revision, upgrade
+from jaylym.registry.schema import full_metadata
 
 TABLES = {
     "okrug",
@@ -27,10 +27,10 @@ def test_upgrade_from_empty_creates_every_table_and_matches_models(registry_url:
     engine = make_engine(registry_url)
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), full_metadata())
     assert diff == [], f"models and migrations disagree: {diff}"
     engine.dispose()
 

@@ -1,8 +1,7 @@
-"""Alembic revision for the alert engine's tables: move into the registry's migrations.
+"""The alert engine's tables (`alerts`, `alert_transitions`) in the registry database.
 
-Mirrors api/alerts/engine/tables.py exactly (a test compares the two on SQLite and
-PostgreSQL). When merging: set `down_revision` to the registry's head and drop the file
-into its versions folder.
+Mirrors api/alerts/engine/tables.py exactly (a test compares the migrated schema with it on
+SQLite and PostgreSQL).
 
 Revision ID: alerts_0001
 """
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "alerts_0001"
-down_revision: str | None = None  # the registry's head revision when merged
+down_revision: str | None = "0001"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,155 @@
+"""Grazing pressure per pasture, computed from the stored fixes (docs/grazing.md).
+
+Mounted before the pastures router: `/pastures/grazing` must not be read as a pasture id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.alerts.runtime.registry_view import load_view
+from api.alerts.runtime.season import SeasonTotals
+from api.core.paging import CursorQuery, LimitQuery, Page
+from api.core.params import SlugId
+from api.core.problems import ProblemError, field_error, problem_responses
+from api.deps import AccessDep, StoreDep, authorize
+from api.grazing import GrazingConfig, GrazingModel
+from api.grazing.results import GrazingResult
+from api.routes._base import API, page
+from api.schemas.grazing import GrazingFeature, GrazingFeatureCollection, PastureGrazingRead
+from jaylym.models import datetime_to_ms
+from jaylym.registry.models import Pasture
+from jaylym.store.base import StoreError, TimeSeriesStore
+
+router = APIRouter(
+    prefix=f"{API}/pastures",
+    tags=["grazing"],
+    dependencies=[Depends(authorize("grazing"))],
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+
+MAX_WINDOW = timedelta(days=400)  # a season and then some
+
+
+def _model(
+    access: AccessDep, config: GrazingConfig, pasture_ids: set[str]
+) -> tuple[GrazingModel, dict[str, float]]:
+    """The model over these pastures and every herd (any herd may walk into them)."""
+    view = load_view(
+        access.session, config.lu_coefficients, timezone=config.timezone, pasture_ids=pasture_ids
+    )
+    model = GrazingModel(view.grazing_pastures, view.grazing_herds, view.stations, config)
+    return model, view.expected_interval_s
+
+
+def _soil_ms(config: GrazingConfig) -> int:
+    return round(config.moisture_window_days * 86_400_000)
+
+
+def _evaluate(
+    store: TimeSeriesStore,
+    model: GrazingModel,
+    intervals: dict[str, float],
+    starts: dict[str, int],
+    end_ms: int,
+) -> GrazingResult:
+    try:
+        fixes = store.positions(min(starts.values()) - model.lookback_ms, end_ms)
+        soil = store.soil_readings(end_ms - _soil_ms(model.config), end_ms)
+    except StoreError as exc:
+        raise ProblemError(503, f"time-series store: {exc}") from exc
+    return model.evaluate_from(fixes, starts, end_ms, soil=soil, expected_interval_s=intervals)
+
+
+def _season(
+    request: Request, access: AccessDep, store: TimeSeriesStore, wanted: set[str]
+) -> list[PastureGrazingRead]:
+    """Season figures from the app's running totals: after the first call, each request
+    reads the fixes of the last hours only (see api/alerts/runtime/season.py)."""
+    totals: SeasonTotals = request.app.state.season_totals
+    config = totals.config
+    view = load_view(access.session, config.lu_coefficients, timezone=config.timezone)
+    now_ms = datetime_to_ms(datetime.now(UTC))
+    try:
+        fixes = store.positions(totals.fetch_from_ms(view, now_ms), now_ms + 1)
+        soil = store.soil_readings(now_ms - _soil_ms(config), now_ms + 1)
+    except StoreError as exc:
+        raise ProblemError(503, f"time-series store: {exc}") from exc
+    result = totals.season(view, fixes, now_ms, soil=soil)
+    return [
+        PastureGrazingRead.model_validate(p.api_fields())
+        for p in result.pastures
+        if p.pasture_id in wanted
+    ]
+
+
+def _read(result: GrazingResult) -> list[PastureGrazingRead]:
+    return [PastureGrazingRead.model_validate(p.api_fields()) for p in result.pastures]
+
+
+@router.get(
+    "/grazing",
+    summary="Grazing pressure of every visible pasture over its current season",
+)
+def all_grazing(
+    request: Request,
+    access: AccessDep,
+    store: StoreDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    format: Literal["json", "geojson"] = Query(
+        "json", description="`geojson`: a FeatureCollection for map layers."
+    ),
+) -> Page[PastureGrazingRead] | GrazingFeatureCollection:
+    rows, nxt = page(access.session, access.select(Pasture), Pasture.id, limit, cursor, str)
+    items: list[PastureGrazingRead] = []
+    if rows:
+        items = _season(request, access, store, {p.id for p in rows})
+    if format == "json":
+        return Page(items=items, next_cursor=nxt)
+    by_id = {g.pasture_id: g for g in items}
+    features = [
+        GrazingFeature(
+            id=p.id,
+            geometry=p.geometry,
+            properties={"id": p.id, "name": p.name, "okrug": p.okrug_id, "status": p.status}
+            | by_id[p.id].model_dump(exclude={"pasture_id"}),
+        )
+        for p in rows
+        if p.id in by_id
+    ]
+    return GrazingFeatureCollection(features=features, next_cursor=nxt)
+
+
+@router.get(
+    "/{pasture_id}/grazing",
+    summary="Grazing pressure of a pasture over a window",
+    description="`start` defaults to the start of the pasture's season, `end` to now. "
+    "`utilisation` is the window's share of the season's capacity (U_p for the season).",
+)
+def pasture_grazing(
+    pasture_id: SlugId,
+    request: Request,
+    access: AccessDep,
+    store: StoreDep,
+    start: datetime | None = Query(None, description="Default: the pasture's season start."),
+    end: datetime | None = Query(None, description="Default: now."),
+) -> PastureGrazingRead:
+    pasture = access.get(Pasture, pasture_id)
+    config: GrazingConfig = request.app.state.grazing
+    model, intervals = _model(access, config, {pasture.id})
+    if not model.pastures:
+        raise ProblemError(422, f"pasture {pasture_id!r} has an unusable geometry")
+    end = end or datetime.now(UTC)
+    if (start is not None and start.tzinfo is None) or end.tzinfo is None:
+        raise field_error("query.start", "give times with a UTC offset, e.g. 2026-06-01T00:00Z")
+    end_ms = datetime_to_ms(end)
+    start_ms = datetime_to_ms(start) if start else model.season_starts_ms(end_ms)[pasture.id]
+    if end_ms <= start_ms:
+        raise field_error("query.end", "end must be after start")
+    if end_ms - start_ms > MAX_WINDOW.total_seconds() * 1000:
+        raise field_error("query.start", f"at most {MAX_WINDOW.days} days per request")
+    return _read(_evaluate(store, model, intervals, {pasture.id: start_ms}, end_ms))[0]

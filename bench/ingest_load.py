@@ -1,0 +1,261 @@
+"""The ingest under load: 1 or N processes (shared subscription), a burst for throughput,
+a paced load with a latency probe, peak RSS of each process.
+
+Every run gets its own database and its own client ids on a broker of its own (the caller
+starts one per run): a persistent session left behind by an earlier run would make the
+broker queue every later message for it and slow the runs that follow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import rawpub, registry_seed
+from bench.common import count, create_db, wait_for_count
+from bench.probe import PROBE_DEVICE, Probe, percentile
+from jaylym.services import Mosquitto, free_port, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+INGEST_MODE = "jaylym ingest (SQLite registry: SQL device directory and ledger)"
+
+
+@dataclass
+class IngestProcs:
+    procs: list[subprocess.Popen[bytes]]
+    ports: list[int]
+    logs: list[Path]
+    peak_rss_mib: list[float] = field(default_factory=list)
+
+    def pids(self) -> list[int]:
+        """The ingest processes' ids: a profiled one runs as the child of py-spy."""
+        return [_child_pid(p.pid) or p.pid if self.profiled else p.pid for p in self.procs]
+
+    profiled: bool = False
+
+    counters: dict[str, float] = field(default_factory=dict)
+
+    def sample_counters(self) -> None:
+        """The ingest's own counts (received, stored, duplicates, rejected), summed over the
+        processes and labels, from their Prometheus endpoints: what the ingest says it did."""
+        wanted = ("messages_received_total", "readings_stored_total", "duplicates_total",
+                  "rejected_total", "readings_spooled_total")  # fmt: skip
+        for port in self.ports:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            except httpx.HTTPError:
+                continue
+            for line in text.splitlines():
+                name, _, value = line.partition(" ")
+                base = name.split("{")[0].removeprefix("jaylym_ingest_")
+                if base in wanted:
+                    self.counters[base] = self.counters.get(base, 0.0) + float(value)
+
+    def sample_rss(self) -> None:
+        """VmHWM is the kernel's own high-water mark: read it just before the process ends."""
+        self.peak_rss_mib = [_vm_hwm_mib(pid) for pid in self.pids()]
+
+    def stop(self) -> None:
+        for pid in self.pids():
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _child_pid(pid: int) -> int | None:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def _vm_hwm_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def ingest(
+    work: Path,
+    broker: Mosquitto,
+    influx_url: str,
+    database: str,
+    spec: rawpub.RawLoad,
+    processes: int,
+    *,
+    profile_to: Path | None = None,
+) -> Iterator[IngestProcs]:
+    """`processes` processes of `jaylym ingest` subscribed (as one shared group when more
+    than one) over a fresh registry that knows the run's devices; healthy on return; stopped
+    (SIGTERM, then bounded waits) on exit."""
+    run = uuid.uuid4().hex[:6]
+    registry = f"sqlite:///{_fresh_registry(work, spec, run)}"
+    procs, ports, logs = [], [], []
+    for index in range(processes):
+        port = free_port()
+        env = {
+            **os.environ,
+            "JAYLYM_MQTT_URL": broker.url(), "JAYLYM_TSDB": "influx",
+            "JAYLYM_INFLUX_URL": influx_url, "JAYLYM_INFLUX_DB": database,
+            "JAYLYM_DATABASE_URL": registry,
+            "JAYLYM_DATA_DIR": str(work / f"ingest-{run}-{index}"),
+            "JAYLYM_INGEST_CLIENT_ID": f"bench-ingest-{run}-{index}",
+            "JAYLYM_INGEST_METRICS_PORT": str(port),
+            "JAYLYM_LOG_LEVEL": os.environ.get("JAYLYM_BENCH_INGEST_LOG_LEVEL", "warning"),
+        }  # fmt: skip
+        if processes > 1:
+            env["JAYLYM_INGEST_SHARED_GROUP"] = f"bench-{run}"
+        argv = [sys.executable, "-m", "jaylym", "ingest"]
+        if profile_to is not None and index == 0:
+            argv = _py_spy(profile_to) + argv
+        log = work / f"ingest-{run}-{index}.log"
+        with log.open("wb") as out:
+            procs.append(subprocess.Popen(argv, env=env, stdout=out, stderr=out, cwd=ROOT))
+        ports.append(port)
+        logs.append(log)
+    handle = IngestProcs(procs, ports, logs, profiled=profile_to is not None)
+    try:
+        for proc, port, log in zip(procs, ports, logs, strict=True):
+            wait_until(lambda p=proc, q=port: _healthy(q) or p.poll() is not None,  # type: ignore[misc]
+                       timeout=60, what="ingest healthy", step=0.1)  # fmt: skip
+            if proc.poll() is not None:
+                raise RuntimeError(f"ingest exited: {log.read_text(errors='replace')[-2000:]}")
+        yield handle
+    finally:
+        handle.sample_counters()
+        handle.sample_rss()
+        handle.stop()
+
+
+def _fresh_registry(work: Path, spec: rawpub.RawLoad, run: str) -> Path:
+    """A copy of a registry seeded once per device set: migrating and seeding each time would
+    add a second to every ingest start (the quick run starts a dozen)."""
+    template = work / f"registry-{spec.okrug}-{spec.prefix}-{spec.connections}.db"
+    if not template.exists():
+        devices = [f"{spec.prefix}-{i:05d}" for i in range(spec.connections)]
+        registry_seed.seed(f"sqlite:///{template}", spec.okrug, [*devices, PROBE_DEVICE])
+    path = work / f"registry-{run}.db"
+    shutil.copyfile(template, path)
+    return path
+
+
+def _py_spy(out: Path) -> list[str]:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    # Raw (collapsed stack) output: plain text the report summarises; --subprocesses is not
+    # needed, the worker is one process. --nonblocking: never pause the ingest to sample it.
+    return [py_spy, "record", "--format", "raw", "--rate", "200", "--nonblocking",
+            "-o", str(out), "--"]  # fmt: skip
+
+
+def burst(
+    work: Path, broker: Mosquitto, influx_url: str, spec: rawpub.RawLoad, processes: int,
+    *, timeout: float = 600, profile_to: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Throughput: every device publishes its share at once; rate = messages / (first
+    publish -> last reading queryable). Zero loss means exactly `sent` points stored."""
+    database = f"ingest_{uuid.uuid4().hex[:10]}"
+    create_db(influx_url, database)
+    with ingest(work, broker, influx_url, database, spec, processes,
+                profile_to=profile_to) as procs:  # fmt: skip
+        started = time.monotonic()
+        load = rawpub.run(spec)
+        sent = int(load["sent"])
+        stored, reached = wait_for_count(influx_url, database, sent, timeout=timeout)
+        elapsed = reached - started
+        time.sleep(0.5)  # a second look: more than `sent` would mean doubles
+        stored = count(influx_url, database)
+    return {
+        "processes": processes,
+        "sent": sent,
+        "publisher_acked": int(load["acked"]),
+        "stored": stored,
+        "lost": sent - stored,
+        "zero_loss": stored == sent,
+        "seconds": round(elapsed, 3),
+        "rate": sent / elapsed if stored == sent else 0.0,
+        "publish_rate": load["publish_rate"],
+        "peak_rss_mib": procs.peak_rss_mib,
+        "ingest_counters": procs.counters,
+    }
+
+
+def paced(
+    work: Path, broker: Mosquitto, influx_url: str, spec: rawpub.RawLoad, processes: int,
+    *, settle: float = 60,
+) -> dict[str, Any]:  # fmt: skip
+    """Latency: the load at `spec.rate` for `spec.messages / spec.rate` seconds while a probe
+    device publishes 20 readings a second; p50/p99 of publish -> queryable of the probes."""
+    database = f"ingest_{uuid.uuid4().hex[:10]}"
+    create_db(influx_url, database)
+    with ingest(work, broker, influx_url, database, spec, processes) as procs:
+        probe = Probe(broker.url(), influx_url, database, spec.okrug)
+        probe.start()
+        load = rawpub.run(spec)
+        probe.stop()
+        sent = int(load["sent"]) + len(probe.sent)
+        stored, _ = wait_for_count(influx_url, database, sent, timeout=settle)
+    lat = probe.latencies_ms()
+    short = {} if stored == sent else shortfall(influx_url, database, spec, len(probe.sent))
+    return {
+        "ingest_counters": procs.counters,
+        "shortfall": short,
+        "processes": processes,
+        "target_rate": spec.rate,
+        "achieved_publish_rate": load["publish_rate"],
+        "sent": sent,
+        "stored": stored,
+        "zero_loss": stored == sent,
+        "probes": len(probe.sent),
+        "probes_seen": len(lat),
+        "p50_ms": percentile(lat, 50),
+        "p99_ms": percentile(lat, 99),
+        "max_ms": max(lat) if lat else float("nan"),
+        "peak_rss_mib": procs.peak_rss_mib,
+    }
+
+
+def shortfall(influx_url: str, database: str, spec: rawpub.RawLoad, probes: int) -> dict[str, int]:
+    """Per device, how many points are missing (for the report of a run that lost some)."""
+    per_device = max(1, spec.messages // spec.connections)
+    expected = {f"{spec.prefix}-{i:05d}": per_device for i in range(spec.connections)}
+    expected[PROBE_DEVICE] = probes
+    answer = httpx.get(
+        f"{influx_url}/query",
+        params={"db": database, "q": 'SELECT count("seq") FROM "position" GROUP BY "device"'},
+        timeout=30,
+    ).json()
+    stored = {
+        s["tags"]["device"]: int(s["values"][0][1])
+        for s in answer["results"][0].get("series") or []
+    }
+    return {d: n - stored.get(d, 0) for d, n in expected.items() if stored.get(d, 0) != n}

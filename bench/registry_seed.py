@@ -1,0 +1,35 @@
+"""A registry database for one benchmark run: migrated, one okrug, one herd, its collars and,
+on request, a coordinator API token. SQLite, the embedded default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+HERD = "bench-herd"
+
+
+def seed(url: str, okrug: str, collars: Iterable[str], *, pepper: str | None = None) -> str | None:
+    """Create the registry at `url`; returns a coordinator token when `pepper` is given."""
+    from sqlalchemy.orm import Session
+
+    from jaylym.registry.db import make_engine
+    from jaylym.registry.migrate import upgrade
+    from jaylym.registry.models import ApiToken, Device, Herd, Okrug
+    from jaylym.registry.tokens import display_prefix, hash_token, new_token
+
+    engine = make_engine(url)
+    upgrade(engine)
+    token = new_token() if pepper is not None else None
+    with Session(engine) as session:
+        session.add(Okrug(id=okrug, name_kk="Бенч", name_ru="Бенч", name_en="Bench"))
+        session.flush()
+        session.add(Herd(id=HERD, okrug_id=okrug, name="bench", cattle=50))
+        session.flush()
+        session.add_all(Device(id=c, kind="collar", okrug_id=okrug, herd_id=HERD) for c in collars)
+        if token is not None and pepper is not None:
+            session.add(ApiToken(name="bench", token_hash=hash_token(token, pepper),
+                                 prefix=display_prefix(token), role="coordinator",
+                                 okrugs=[okrug]))  # fmt: skip
+        session.commit()
+    engine.dispose()
+    return token

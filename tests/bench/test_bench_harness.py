@@ -1,0 +1,76 @@
+"""`jaylym bench --quick` end to end: the harness runs against real servers and reports every
+measure. No timing is asserted (speed lives in bench/results, as same-run ratios); what is
+checked is that each measure ran, that its correctness checks held (every ingest run stored
+exactly what was published), and that the report says what it could not measure."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.profiling import summarise
+from tests.support import unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.mqtt, pytest.mark.influx, pytest.mark.slow]
+
+
+def test_quick_run_reports_every_measure(tmp_path: Path) -> None:
+    for binary in ("mosquitto", "mosquitto_sub", "influxd"):
+        if not (shutil.which(binary) or Path("/usr/sbin", binary).exists()):
+            unavailable(binary)
+    out = tmp_path / "results"
+    # One repetition and no Node-RED (npm would need the registry): the harness, not figures.
+    argv = [sys.executable, "-m", "jaylym", "bench", "--quick", "--reps", "1",
+            "--skip", "node-red", "--out", str(out)]  # fmt: skip
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    result = json.loads((out / "latest.json").read_text())
+    assert result["errors"] == {}
+    runs = result["runs"]
+    for key in ("relay", "store_write", "ingest_1", "ingest_2", "latency_1", "latency_2",
+                "alerts", "api", "profile_run"):  # fmt: skip
+        assert runs.get(key), f"{key} did not run"
+    for key in ("ingest_1", "ingest_2", "latency_1", "latency_2"):
+        for row in runs[key]:
+            assert row["zero_loss"], (key, row)
+            assert row["stored"] == row["sent"]
+    assert all(r["received_all"] for r in runs["relay"])
+    assert all(r["errors"] == 0 and r["requests"] > 0 for r in runs["api"])
+    assert [len(r["peak_rss_mib"]) for r in runs["ingest_2"]] == [2]
+    figures = result["figures"]
+    assert figures["physical_limit"] == min(figures["relay_rate"], figures["store_write_rate"])
+    goals = {g["figure"]: g for g in result["goals"]}
+    assert goals["ingest_vs_node_red"]["met"] is None  # skipped, so not measured, not failed
+    assert goals["two_vs_one"]["met"] in (True, False)
+    assert "node-red" in result["not_measured"]
+    assert "alert_delivery_latency" in result["not_measured"]
+    assert "api_grazing" in result["not_measured"]
+    assert result["profile"]["samples"] > 0
+
+    table = (out / "latest.md").read_text()
+    assert "| Ingest throughput with zero loss / physical limit | >= 0.75x |" in table
+    assert "## Not measured" in table
+
+
+def test_profile_summary_leaves_out_imports_and_ranks_project_code() -> None:
+    raw = "\n".join([
+        "<module> (ingest/service.py:3);_find_and_load (<frozen importlib._bootstrap>:1) 50",
+        "run (/src/ingest/consumer.py:10);_handle (/src/ingest/consumer.py:20);"
+        "loads (/usr/lib/python3.11/json/__init__.py:346) 30",
+        "run (/src/ingest/consumer.py:10);_commit (/src/ingest/consumer.py:40) 10",
+    ])  # fmt: skip
+    summary = summarise(raw)
+    assert summary["samples"] == 40
+    assert summary["startup_samples_excluded"] == 50
+    inclusive = {row["function"]: row["share"] for row in summary["inclusive"]}
+    assert inclusive["run (ingest/consumer.py)"] == 1.0
+    assert inclusive["_handle (ingest/consumer.py)"] == 0.75
+    assert "loads (json/__init__.py)" not in inclusive  # not project code
+    assert summary["self"][0] == {"function": "loads (json/__init__.py)", "share": 0.75}
