@@ -9,8 +9,9 @@ docs/storage-dashboards.md):
 - `pasture_state` tags pasture, okrug; fields lu, density, lu_days_per_ha, utilisation,
   moisture_factor, capacity
 - `pasture_herd`  tags pasture, okrug, herd; fields frac, lu
-- `device_stats`  tags device, okrug, kind; fields received, missing, duplicates
-- `dlq`           tags reason; field count
+- `device_stats`  tags device, okrug, kind, instance; fields received, missing, duplicates
+  (increments per ingest process and interval: always sum())
+- `dlq`           tags reason, instance; field count (increments, likewise)
 """
 
 from __future__ import annotations

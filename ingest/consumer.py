@@ -32,6 +32,7 @@ from ingest.mqtt import Inbound, Transport
 from ingest.quality import PositionFlagger, SoilFlagger
 from ingest.reasons import Reason, Rejected
 from ingest.spool import Spool, SpoolFull, reading_to_json
+from ingest.stats_points import StatsExporter
 from ingest.validate import Item, TimeLimits, build_items, resolve_device
 from jaylym.models import DeviceDirectory, DeviceInfo, PositionReading, Reading
 from jaylym.settings import IngestConfig
@@ -54,6 +55,7 @@ class Prepared:
     items: list[Item] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     observed: dict[str, Observation] = field(default_factory=dict)
+    devices: dict[str, DeviceInfo] = field(default_factory=dict)  # tags of the stats points
     readings_done: bool = False
 
     @property
@@ -91,6 +93,7 @@ class Consumer:
         self._retry_s = RETRY_MIN_S
         self._spool_full_logged = False
         self.store_up = True
+        self.stats = StatsExporter(cfg.client_id, cfg.stats_interval_s, clock=clock)
         metrics.spool_bytes.set(spool.depth_bytes)
 
     # --- wiring --------------------------------------------------------------------------
@@ -119,6 +122,18 @@ class Consumer:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self.step(stop)
+        self.flush_stats()  # the last interval's counts, on a clean stop
+
+    def flush_stats(self) -> None:
+        """`device_stats` and `dlq` increments into the store (docs/storage-dashboards.md).
+        Skipped while the store is down (they stay pending); a kill loses at most one
+        interval of these increments, never the registry's totals or a reading."""
+        if not self._store_answers():
+            return
+        try:
+            self.stats.flush(self.store)  # a refusal is logged and dropped in there
+        except Exception as exc:  # kept pending; the readings' path now pings before writing
+            self._store_down(exc)
 
     def step(self, stop: threading.Event | None = None) -> None:
         if self._held is not None or self._undecoded:
@@ -130,6 +145,8 @@ class Consumer:
         if batch:
             self._handle(batch)
         self._replay()
+        if self.stats.due():
+            self.flush_stats()
 
     def _pause(self, stop: threading.Event | None) -> None:
         delay = self._retry_s
@@ -208,6 +225,7 @@ class Consumer:
                 continue
             message, device = verdict
             sources[message.source] += 1
+            prepared.devices[device.device_id] = device
             try:
                 items, refused = build_items(message, device, now_ms, self.limits)
             except Exception as exc:  # never crash on input (see _decode)
@@ -259,10 +277,11 @@ class Consumer:
                 return False
             prepared.readings_done = True
         try:
-            self.ledger.record(prepared.dead, prepared.observed)
+            deltas = self.ledger.record(prepared.dead, prepared.observed)
         except Exception as exc:
             log.warning("ledger write failed, holding acks", error=str(exc))
             return False
+        self.stats.add(deltas, prepared.devices, prepared.dead)
         self._publish_dead(prepared.dead)
         now = self.clock()
         for item in prepared.items:
@@ -386,6 +405,7 @@ class Consumer:
                 self._store_retry_at = time.monotonic() + STORE_PROBE_S
                 return
             self.metrics.rejected.labels(reason=Reason.STORE_REJECTED.value).inc()
+            self.stats.add({}, {}, [letter])
         except Exception as exc:  # StoreUnavailable, or a driver error it did not wrap
             self._store_down(exc)
             return

@@ -41,6 +41,16 @@ class DeviceCounts:
     last_seq: int | None = None
 
 
+def change(before: DeviceCounts, after: DeviceCounts) -> DeviceCounts:
+    """What a batch added to a device's counts (`missing` may go down: a gap filled)."""
+    return DeviceCounts(
+        after.received - before.received,
+        after.missing - before.missing,
+        after.duplicates - before.duplicates,
+        after.last_seq,
+    )
+
+
 @dataclass(slots=True)
 class Observation:
     """What one batch saw of one device: accepted seqs in arrival order, and repeats."""

@@ -6,12 +6,13 @@ without a registry, `SqlLedger` writes `dlq_messages` and `device_stats`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ingest.dedup import DeviceCounts, Observation, SeqTracker, observe
+from ingest.dedup import DeviceCounts, Observation, SeqTracker, change, observe
 
 DLQ_PAYLOAD_MAX = 4096
 
@@ -37,9 +38,10 @@ class DeadLetter:
 class Ledger(Protocol):
     def record(
         self, dead_letters: Sequence[DeadLetter], observed: Mapping[str, Observation]
-    ) -> None:
+    ) -> dict[str, DeviceCounts]:
         """Write the dead letters and apply the per-device observations (`dedup.observe`) in
-        one durable transaction, or raise."""
+        one durable transaction, or raise. Returns what each device's counts changed by
+        (`dedup.change`), as applied to the stored row: exact across a shared group."""
         ...
 
 
@@ -56,8 +58,12 @@ class MemoryLedger:
 
     def record(
         self, dead_letters: Sequence[DeadLetter], observed: Mapping[str, Observation]
-    ) -> None:
+    ) -> dict[str, DeviceCounts]:
         self.dead_letters.extend(dead_letters)
+        deltas = {}
         for device_id, obs in observed.items():
             counts = self._tracker.counts.setdefault(device_id, DeviceCounts())
+            before = copy.copy(counts)
             observe(counts, obs.seqs, obs.duplicates)
+            deltas[device_id] = change(before, counts)
+        return deltas

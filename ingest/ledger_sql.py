@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ingest.dedup import DeviceCounts, Observation, observe
+from ingest.dedup import DeviceCounts, Observation, change, observe
 from ingest.ledger import DeadLetter
 from jaylym.registry.models import DeviceStats, DlqMessage
 
@@ -38,9 +38,10 @@ class SqlLedger:
 
     def record(
         self, dead_letters: Sequence[DeadLetter], observed: Mapping[str, Observation]
-    ) -> None:
+    ) -> dict[str, DeviceCounts]:
+        deltas: dict[str, DeviceCounts] = {}
         if not dead_letters and not observed:
-            return
+            return deltas
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             if dead_letters:
@@ -59,7 +60,7 @@ class SqlLedger:
                     ],
                 )
             if not observed:
-                return
+                return deltas
             s = self.stats.c
             current = {
                 row.device_id: DeviceCounts(row.received, row.missing, row.duplicates, row.last_seq)
@@ -72,12 +73,16 @@ class SqlLedger:
             rows = []
             for device_id in sorted(observed):  # one lock order for every process
                 counts = current.get(device_id, DeviceCounts())
+                before = DeviceCounts(counts.received, counts.missing, counts.duplicates,
+                                      counts.last_seq)  # fmt: skip
                 obs = observed[device_id]
                 observe(counts, obs.seqs, obs.duplicates)
+                deltas[device_id] = change(before, counts)
                 rows.append({"device_id": device_id, "received": counts.received,
                              "missing": counts.missing, "duplicates": counts.duplicates,
                              "last_seq": counts.last_seq, "updated_at": now})  # fmt: skip
             conn.execute(self._upsert(), rows)
+        return deltas
 
     def _upsert(self) -> Any:
         dialect = self.engine.dialect.name

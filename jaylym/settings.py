@@ -83,6 +83,7 @@ class IngestConfig(BaseModel):
     directory_ttl_s: float = 30.0
     metrics_port: int = 9108
     metrics_host: str = "127.0.0.1"
+    stats_interval_s: float = 60.0
 
 
 def parse_mqtt_url(url: str) -> MqttConfig:
@@ -428,6 +429,13 @@ class Settings(BaseSettings):
     )
     ingest_metrics_host: str = Field(
         "127.0.0.1", description="Address the ingest's metrics endpoint binds to."
+    )
+    ingest_stats_interval_s: float = Field(
+        60.0,
+        ge=0.1,
+        le=3600,
+        description="How often the ingest writes its `device_stats` and `dlq` increments to "
+        "the time-series store (for the Devices dashboard), seconds.",
     )
 
     @field_validator("mqtt_url")

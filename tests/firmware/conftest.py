@@ -9,7 +9,9 @@ import pytest
 
 from jaylym.firmware_host import FIRMWARE_DIR, FirmwareHostError, micropython_binary
 from jaylym.services import Mosquitto
-from tests.firmware.fleet import SINKS, Collector, Fleet, MqttSink, Sink
+from tests.conftest import InfluxHandle
+from tests.firmware.fleet import SINKS, Collector, Fleet, IngestSink, MqttSink, Sink
+from tests.ingest.process import IngestProcess
 from tests.support import unavailable
 
 
@@ -40,8 +42,23 @@ def fleet(own_mosquitto: Mosquitto, tmp_path: Path, micropython: str) -> Iterato
     collector.stop()
 
 
-@pytest.fixture(params=SINKS)
-def sink(request: pytest.FixtureRequest, fleet: Fleet) -> Sink:
+@pytest.fixture(
+    params=[pytest.param(s, marks=[pytest.mark.influx] if s == "ingest" else []) for s in SINKS]
+)
+def sink(request: pytest.FixtureRequest, fleet: Fleet, tmp_path: Path) -> Iterator[Sink]:
     if request.param == "mqtt":
-        return MqttSink(fleet.collector)
-    raise AssertionError(request.param)
+        yield MqttSink(fleet.collector)
+        return
+    if request.param != "ingest":
+        raise AssertionError(request.param)
+    influx: InfluxHandle = request.getfixturevalue("influx")
+    ingest = IngestProcess(fleet.broker.url(), influx.url, tmp_path / "ingest")
+    ingest.start()
+    store_sink = IngestSink(ingest)
+    fleet.on_add.append(store_sink.register)
+    try:
+        yield store_sink
+    finally:
+        fleet.stop_all()  # the devices first, while the ingest still drains
+        store_sink.close()
+        ingest.stop()

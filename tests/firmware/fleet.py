@@ -5,6 +5,7 @@ Shared by the end-to-end and resource-budget tests.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import threading
@@ -22,6 +23,7 @@ from jaylym.mqtt_passwd import set_password
 from jaylym.services import Mosquitto
 from jaylym.settings import parse_mqtt_url
 from tests.firmware.protocol_check import check_message
+from tests.ingest.process import IngestProcess
 
 OKRUG = "sogety"
 SPEED = 900.0  # simulated seconds per real second: a 30-minute interval lasts 2 s
@@ -106,7 +108,63 @@ class MqttSink:
         return out
 
 
-SINKS = ["mqtt"]  # + "ingest" once the ingest is on main (see the module docstring)
+class IngestSink:
+    """The store behind the real ingest: what `jaylym ingest` wrote into InfluxDB.
+
+    The store keeps no arrival time, so a poller notes when each reading first appeared
+    (every POLL_S, and on every call): `received_at` is that, late by at most POLL_S, never
+    early, which is the direction the outage test needs."""
+
+    POLL_S = 0.25
+
+    def __init__(self, ingest: IngestProcess) -> None:
+        self.ingest = ingest
+        self.started_ms = int(time.time() * 1000)
+        self.first_seen: dict[str, dict[tuple[int, int], float]] = {}
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll_loop, daemon=True)
+        self._poller.start()
+
+    def register(self, device_id: str, kind: str) -> None:
+        self.ingest.register(device_id, kind, OKRUG)
+        with self.lock:
+            self.first_seen.setdefault(device_id, {})
+
+    def _poll(self, device_id: str) -> None:
+        # An hour either side of the run: the devices stamp with the host's real clock.
+        start, end = self.started_ms - 3_600_000, int(time.time() * 1000) + 3_600_000
+        stored = self.ingest.store.device_readings(device_id, start, end)
+        now = time.time()
+        with self.lock:
+            seen = self.first_seen.setdefault(device_id, {})
+            for r in stored:  # a soil reading is one point per depth: one (seq, ts) here
+                seen.setdefault((r.seq, r.ts_ms), now)
+
+    def _poll_loop(self) -> None:
+        while not self._stop.wait(self.POLL_S):
+            with self.lock:
+                devices = list(self.first_seen)
+            for device_id in devices:
+                # A failed poll (InfluxDB busy) is simply retried next time; readings() polls
+                # in the test's own thread, where a failure raises.
+                with contextlib.suppress(Exception):
+                    self._poll(device_id)
+
+    def readings(self, device_id: str) -> list[tuple[int, float, float]]:
+        self._poll(device_id)
+        with self.lock:
+            seen = dict(self.first_seen.get(device_id, {}))
+        return [(seq, ts_ms / 1000, at) for (seq, ts_ms), at in sorted(seen.items())]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._poller.join(timeout=5)
+
+
+# "mqtt": what the broker delivered to a subscriber. "ingest": what the real `jaylym ingest`
+# stored in the real InfluxDB (devices registered in a real registry).
+SINKS = ["mqtt", "ingest"]
 
 
 @dataclass
@@ -116,6 +174,8 @@ class Fleet:
     folder: Path
     devices: dict[str, SimDevice] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Called with (device_id, kind) as a device is added: the ingest sink registers it.
+    on_add: list[Callable[[str, str], None]] = field(default_factory=list)
 
     def add(self, device_id: str, kind: str, speed: float = SPEED) -> SimDevice:
         password = uuid.uuid4().hex
@@ -131,6 +191,8 @@ class Fleet:
             seed=7,
         )
         self.devices[device_id] = device
+        for hook in self.on_add:
+            hook(device_id, device.kind)
         return device
 
     def start(self, device_id: str, cycles: int | None = None) -> None:

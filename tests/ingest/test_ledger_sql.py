@@ -65,3 +65,21 @@ def test_ledger_is_all_or_nothing(engine: Engine) -> None:
         ledger.record([bad], {"cow-001": Observation(["nope", 1])})  # type: ignore[list-item]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM dlq_messages")).scalar() == 0
+
+
+def test_record_returns_what_it_changed_on_the_shared_row(engine: Engine) -> None:
+    """The deltas the stats points are made of: taken on the locked row, so two workers'
+    increments add up to the totals, and a late seq filling a gap gives a negative missing."""
+    a, b = SqlLedger(engine), SqlLedger(engine)
+    deltas = [
+        a.record([], {"cow-001": Observation([0, 1, 4], duplicates=1)})["cow-001"],
+        b.record([], {"cow-001": Observation([2])})["cow-001"],  # fills one of the gap of 2
+        a.record([], {"cow-001": Observation([5])})["cow-001"],
+    ]
+    assert [(d.received, d.missing, d.duplicates) for d in deltas] == [
+        (3, 2, 1), (1, -1, 0), (1, 0, 0)
+    ]  # fmt: skip
+    total = a.load_counts()["cow-001"]
+    assert sum(d.received for d in deltas) == total.received == 5
+    assert sum(d.missing for d in deltas) == total.missing == 1
+    assert a.record([], {}) == {}

@@ -24,7 +24,12 @@ from sqlalchemy.orm import Session
 from api.alerts.engine import inputs as engine_inputs
 from api.alerts.runtime.registry_view import RegistryView, load_view
 from api.alerts.runtime.season import SeasonTotals
-from api.grazing import GrazingConfig, GrazingModel, pasture_state_points
+from api.grazing import (
+    GrazingConfig,
+    GrazingModel,
+    pasture_herd_points,
+    pasture_state_points,
+)
 from api.grazing.results import GrazingResult
 from jaylym.models import PositionReading, SoilReading
 from jaylym.store.base import Point, StoreError, TimeSeriesStore
@@ -247,10 +252,13 @@ class RegistrySnapshotSource:
         return out
 
     def _write_state(self, result: GrazingResult, now_ms: int) -> None:
+        # `pasture_herd` feeds the dashboards' per-herd LU and time-per-pasture panels.
+        measured = [
+            *pasture_state_points(result, ts_ms=now_ms),
+            *pasture_herd_points(result, ts_ms=now_ms),
+        ]
         points = [
-            Point(mp.measurement, mp.tags, mp.fields, mp.ts_ms)
-            for mp in pasture_state_points(result, ts_ms=now_ms)
-            if mp.fields
+            Point(mp.measurement, mp.tags, mp.fields, mp.ts_ms) for mp in measured if mp.fields
         ]
         try:
             self.store.write_points(points)

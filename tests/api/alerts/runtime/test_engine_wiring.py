@@ -145,6 +145,11 @@ def test_every_rule_fires_and_reaches_people_in_their_language(wired: Wired) -> 
     assert last.fields["utilisation"] > 1.0
     assert last.fields["moisture_factor"] == 0.3
     assert last.fields["lu"] == 50.0  # half of Айгуль's 100 LU (collar-b2 is outside)
+    # ... and the per-herd share beside it, for the dashboards' herd panels.
+    herd_points = wired.store.query_points("pasture_herd", S + 11 * HOUR, S + 11 * HOUR + 1)
+    kok_tal = [p for p in herd_points if p.tags["pasture"] == "kok-tal"]
+    assert kok_tal, "pasture_herd points are written after each evaluation"
+    assert sum(p.fields["lu"] for p in kok_tal) == last.fields["lu"]
 
     fired = open_alerts(wired)
     assert rules_of(fired) == RULES
