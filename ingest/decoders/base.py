@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ingest.decoders.lorawan_binary import decode_frame
 from ingest.reasons import Reason, Rejected
 
 
@@ -94,3 +96,43 @@ def readings_from_object(obj: dict[str, Any], seq: int, ts: float) -> list[dict[
             raise Rejected(Reason.BAD_SCHEMA, "object.readings is not a list of objects")
         return readings
     return [{"seq": seq, "ts": ts, **obj}]
+
+
+DEV_EUI_RE = re.compile(r"^[0-9a-fA-F]{16}$")
+
+
+def require_dev_eui(value: Any, what: str) -> str:
+    """A LoRaWAN DevEUI (16 hex digits), lowercased as the registry keeps it."""
+    if not isinstance(value, str) or not DEV_EUI_RE.fullmatch(value):
+        raise Rejected(Reason.BAD_SCHEMA, f"{what} is not 16 hex digits")
+    return value.lower()
+
+
+def uplink_counter(container: dict[str, Any], key: str, what: str) -> int:
+    """A frame counter or port. Protobuf JSON leaves out fields holding 0 (fCnt 0 is the first
+    frame after a join), so a missing one is 0."""
+    value = container.get(key, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise Rejected(Reason.BAD_SCHEMA, f"{what} is not a non-negative integer")
+    return value
+
+
+def uplink_readings(
+    container: dict[str, Any],
+    *,
+    object_key: str,
+    data_key: str,
+    port_key: str,
+    port_what: str,
+    seq: int,
+    ts: float,
+) -> list[dict[str, Any]]:
+    """Readings of one uplink: the network server's codec output when there is one, else the
+    base64 frame in Jaylym's compact binary layout (docs/protocol.md)."""
+    if isinstance(container.get(object_key), dict):
+        return readings_from_object(container[object_key], seq, ts)
+    if data_key in container:
+        frame = parse_b64(container[data_key], data_key)
+        port = uplink_counter(container, port_key, port_what)
+        return [{"seq": seq, "ts": ts, **decode_frame(port, frame)}]
+    raise Rejected(Reason.BAD_SCHEMA, f"uplink has neither {object_key} nor {data_key}")
