@@ -20,10 +20,10 @@ from dashboards.common import (
 from dashboards.panels import (
     by_name,
     by_regexp,
+    count_per,
     stat_panel,
     table_panel,
     timeseries_panel,
-    transformation,
 )
 from dashboards.queries import Infinity
 
@@ -81,19 +81,7 @@ def build() -> Board:
             per_row=True,
             steps=((None, "orange"),),
             no_value="0",
-        )
-        .with_transformation(
-            transformation(
-                "groupBy",
-                {
-                    "fields": {
-                        "severity": {"operation": "groupby", "aggregations": []},
-                        "id": {"operation": "aggregate", "aggregations": ["count"]},
-                    }
-                },
-            )
-        )
-        .with_transformation(transformation("organize", {"renameByName": {"id (count)": "count"}})),
+        ).transformations(count_per("severity")),
         _alerts().column("id", "id").column("severity", "severity"),
     )
     board.add(
@@ -105,19 +93,7 @@ def build() -> Board:
             per_row=True,
             steps=((None, "blue"),),
             no_value="0",
-        )
-        .with_transformation(
-            transformation(
-                "groupBy",
-                {
-                    "fields": {
-                        "rule": {"operation": "groupby", "aggregations": []},
-                        "id": {"operation": "aggregate", "aggregations": ["count"]},
-                    }
-                },
-            )
-        )
-        .with_transformation(transformation("organize", {"renameByName": {"id (count)": "count"}})),
+        ).transformations(count_per("rule")),
         _alerts().column("id", "id").column("rule", "rule"),
     )
     board.add(

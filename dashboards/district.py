@@ -21,7 +21,7 @@ from dashboards.common import (
     standard_variables,
     thresholds,
 )
-from dashboards.panels import by_name, stat_panel, timeseries_panel, transformation
+from dashboards.panels import by_name, count_per, stat_panel, timeseries_panel
 
 UID = "jaylym-district"
 
@@ -52,19 +52,7 @@ def build() -> Board:
             per_row=True,
             steps=((None, "orange"),),
             no_value="0",
-        )
-        .with_transformation(
-            transformation(
-                "groupBy",
-                {
-                    "fields": {
-                        "severity": {"operation": "groupby", "aggregations": []},
-                        "id": {"operation": "aggregate", "aggregations": ["count"]},
-                    }
-                },
-            )
-        )
-        .with_transformation(transformation("organize", {"renameByName": {"id (count)": "count"}})),
+        ).transformations(count_per("severity")),
         alerts_query(in_range=False)
         .param("state", "open")
         .column("id", "id")

@@ -130,3 +130,19 @@ def by_regexp(
 
 def transformation(id_: str, options: object) -> model.DataTransformerConfig:
     return model.DataTransformerConfig(id_val=id_, options=options)
+
+
+def count_per(field: str, key: str = "id") -> list[model.DataTransformerConfig]:
+    """Group the rows by `field` and count `key` per group, as a column named `count`."""
+    return [
+        transformation(
+            "groupBy",
+            {
+                "fields": {
+                    field: {"operation": "groupby", "aggregations": []},
+                    key: {"operation": "aggregate", "aggregations": ["count"]},
+                }
+            },
+        ),
+        transformation("organize", {"renameByName": {f"{key} (count)": "count"}}),
+    ]
