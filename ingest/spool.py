@@ -107,7 +107,9 @@ class Spool:
         """Size up to the last whole record; a torn tail is cut off."""
         size = self._data_path.stat().st_size
         if self._pos > size:  # the file was emptied after a full replay; the position lagged
-            self._write_pos(0)
+            self._pos = 0
+            with contextlib.suppress(OSError):  # a full disk must not stop the start; the
+                self._write_pos(0)  # next open corrects the stale file the same way
         good = self._pos
         for end, _ in self._scan(self._pos, size):
             good = end
