@@ -2,7 +2,8 @@
 real registry holding the seeded week's okrugs, pastures, herds and devices, the seeded
 InfluxDB as its time-series store (so grazing figures come from the same fixes the InfluxQL
 panels read), alerts as the engine writes them, and a district-wide coordinator token like
-the one `jaylym admin token create --role coordinator` makes for Grafana.
+the one `jaylym admin token create --role viewer` makes for Grafana (a read-only
+coordinator).
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def dashboard_api(influx: seeding.SeededInflux, tmp_path: Path) -> Iterator[Dash
                 name="grafana",
                 token_hash=hash_token(token, PEPPER),
                 prefix=display_prefix(token),
-                role="coordinator",
+                role="viewer",  # a read-only coordinator
                 okrugs=None,  # the district council sees every okrug
             )
         )

@@ -2,10 +2,10 @@
 targets, the geomap's GeoJSON layer through Grafana's datasource proxy, the alert
 annotations, API-backed template variables) runs against the real API app, with Grafana's
 macros and template variables substituted as Grafana would and the datasource's
-district-wide coordinator token. The response must carry, non-empty, every field the panel
-reads: Infinity's root selector and column selectors, the fields the panel's transformations,
-overrides and sort read, the GeoJSON properties the map's style rules and labels read, and
-the fields Grafana maps an annotation from.
+district-wide read-only coordinator (`viewer`) token. The response must carry, non-empty,
+every field the panel reads: Infinity's root selector and column selectors, the fields the
+panel's transformations, overrides and sort read, the GeoJSON properties the map's style
+rules and labels read, and the fields Grafana maps an annotation from.
 
 The parts are enumerated from the committed JSON, so a new one is covered by itself, and a
 source this file cannot classify (another datasource, another layer type) fails the test.
@@ -445,3 +445,21 @@ def test_alerts_dashboard_shows_the_selected_states_in_range(
         ):
             expected[row["rule"]] = expected.get(row["rule"], 0) + 1
     assert {r["rule"]: r["count"] for r in rows} == expected
+
+
+def test_the_datasource_token_reads_but_never_writes(api: DashboardApi) -> None:
+    """Grafana's datasource proxy forwards any method with the token attached, so any
+    Grafana user could send writes with it: the token must be a read-only one."""
+    ack = api.client.post("/api/v1/alerts/a-offline/ack", headers=api.headers)
+    assert ack.status_code == 403, ack.text
+    edit = api.client.patch(
+        "/api/v1/pastures/sogety-p1", json={"status": "closed"}, headers=api.headers
+    )
+    assert edit.status_code == 403, edit.text
+    token = api.client.post(
+        "/api/v1/tokens", json={"name": "x", "role": "admin"}, headers=api.headers
+    )
+    assert token.status_code == 403, token.text
+    me = api.client.get("/api/v1/me", headers=api.headers)
+    assert me.status_code == 200
+    assert me.json()["role"] == "viewer"
