@@ -286,7 +286,7 @@ class Settings(BaseSettings):
     grafana_api_token: SecretStr | None = Field(
         None,
         description="Read-only coordinator API token Grafana uses for alerts and pasture "
-        "polygons. Create it with `jaylym admin token create`.",
+        "polygons. Create it with `jaylym admin token create --role viewer`.",
     )
     grazing_utilisation: float = Field(
         0.5, gt=0, le=1, description="Share of a season's forage that may be grazed (take half)."

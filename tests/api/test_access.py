@@ -15,22 +15,23 @@ from tests.api.conftest import Api
 # Expected policy, written out independently of api/policy.py: resource -> (readers, writers)
 EVERYONE = {"admin", "coordinator", "district", "herder"}
 STAFF = {"admin", "coordinator", "district"}
+VIEWER = {"viewer"}  # reads what a coordinator reads, writes nothing
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
-    "okrugs": (STAFF, {"admin"}),
-    "pastures": (STAFF, STAFF),
-    "plan-entries": (EVERYONE, STAFF),
-    "herds": (EVERYONE, STAFF),
-    "herders": (EVERYONE, STAFF),
-    "devices": (EVERYONE, STAFF),
+    "okrugs": (STAFF | VIEWER, {"admin"}),
+    "pastures": (STAFF | VIEWER, STAFF),
+    "plan-entries": (EVERYONE | VIEWER, STAFF),
+    "herds": (EVERYONE | VIEWER, STAFF),
+    "herders": (EVERYONE | VIEWER, STAFF),
+    "devices": (EVERYONE | VIEWER, STAFF),
     "tokens": ({"admin"}, {"admin"}),
-    "positions": (EVERYONE, set()),
-    "stations": (EVERYONE, set()),
-    "config": (EVERYONE, set()),
-    "me": (EVERYONE, set()),
+    "positions": (EVERYONE | VIEWER, set()),
+    "stations": (EVERYONE | VIEWER, set()),
+    "config": (EVERYONE | VIEWER, set()),
+    "me": (EVERYONE | VIEWER, set()),
     "dlq-messages": ({"admin"}, set()),
-    "alerts": (EVERYONE, EVERYONE),  # writing = acknowledging
+    "alerts": (EVERYONE | VIEWER, EVERYONE),  # writing = acknowledging
 }
-ROLES = ["admin", "coordinator", "district", "herder"]
+ROLES = ["admin", "coordinator", "district", "herder", "viewer"]
 STORE_PATHS = ("/api/v1/positions/", "/api/v1/stations/", "/track", "/grazing")
 
 
@@ -87,10 +88,11 @@ MISSING = {
 # What a role must never see, and which objects are hidden from it (None: sees all).
 HIDDEN_TEXT = {
     "coordinator": ["tau", "past-b", "herd-b", "collar-b", "soil-b", "Aigul"],
+    "viewer": ["tau", "past-b", "herd-b", "collar-b", "soil-b", "Aigul"],
     "herder": ["tau", "herd-b", "collar-b", "soil-b", "soil-a", "Aigul"],
 }
 # Path parameters naming an object the role may not see, but whose resource it may read.
-HIDDEN_FOR = {"coordinator": "b", "herder": "b"}
+HIDDEN_FOR = {"coordinator": "b", "herder": "b", "viewer": "b"}
 # Herder-visible objects are only the herder's own; soil stations have no herder.
 HERDER_SEES_NO = {"station_id"}
 
