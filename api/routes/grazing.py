@@ -74,7 +74,9 @@ def _season(
     view = load_view(access.session, config.lu_coefficients, timezone=config.timezone)
     now_ms = datetime_to_ms(datetime.now(UTC))
     try:
-        fixes = store.positions(totals.fetch_from_ms(view, now_ms), now_ms + 1)
+        # The newest reading per device: a collar's late replay is counted again.
+        start = totals.fetch_from_ms(view, now_ms, store.last_seen())
+        fixes = store.positions(start, now_ms + 1)
         soil = store.soil_readings(now_ms - _soil_ms(config), now_ms + 1)
     except StoreError as exc:
         raise ProblemError(503, f"time-series store: {exc}") from exc
