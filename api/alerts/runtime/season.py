@@ -32,6 +32,15 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
 
+class FixesTooShort(Exception):
+    """The fixes given to `season()` start later than the ledger needs: another caller
+    made it count again from earlier meanwhile. Fetch from `needed_from_ms` and call again."""
+
+    def __init__(self, needed_from_ms: int) -> None:
+        super().__init__(f"fixes needed from {needed_from_ms}")
+        self.needed_from_ms = needed_from_ms
+
+
 @dataclass
 class _Built:
     key: str
@@ -116,12 +125,21 @@ class SeasonTotals:
         now_ms: int,
         *,
         soil: Mapping[str, Sequence[SoilReading]] | None = None,
+        fixes_from_ms: int | None = None,
     ) -> GrazingResult:
-        """Every pasture from its season start to `now_ms` (utilisation is U_p)."""
+        """Every pasture from its season start to `now_ms` (utilisation is U_p).
+
+        `fixes_from_ms`: where the caller's fetch started. Callers sharing this object across
+        threads pass it, so that fixes fetched before another caller's rewind are refused
+        (`FixesTooShort`) instead of being committed as if they were complete."""
         built = self._for(view)
         intervals = view.expected_interval_s
         commit_to = now_ms - self.settle_ms
         with self._lock:
+            if fixes_from_ms is not None:
+                needed = built.ledger.fetch_from_ms(max(commit_to, 0))
+                if fixes_from_ms > needed:
+                    raise FixesTooShort(needed)
             through = min((a.through_ms for a in built.ledger.accounts.values()), default=None)
             if through is None or commit_to > through:
                 built.ledger.advance(fixes, commit_to, soil=soil, expected_interval_s=intervals)
