@@ -124,6 +124,7 @@ class Outcome:
     messages: int = 0
     published_readings: int = 0
     rejected: dict[str, float] = field(default_factory=dict)
+    dead_letters: list[tuple[str, str, str]] = field(default_factory=list)  # reason, topic, detail
     duplicates: float = 0.0
     rewinds: int = 0
     seconds: float = 0.0
@@ -152,7 +153,7 @@ class Publisher:
 @contextmanager
 def platform(
     tmp: Path, broker_url: str, influx_url: str
-) -> Iterator[tuple[TimeSeriesStore, RegistrySnapshotSource, Any]]:
+) -> Iterator[tuple[TimeSeriesStore, RegistrySnapshotSource, Any, MemoryLedger]]:
     """A registry, an InfluxDB database, an ingest on the broker, the engine's snapshot."""
     registry = make_engine(f"sqlite:///{tmp / 'registry.db'}")
     upgrade(registry)
@@ -164,17 +165,18 @@ def platform(
     source = RegistrySnapshotSource(
         session_factory(registry), store, GrazingConfig(lu_coefficients=LU)
     )
+    ledger = MemoryLedger()
     try:
         with running_ingest(
             broker_url,
             store,
             DEVICES,
             tmp / "spool",
-            MemoryLedger(),
+            ledger,
             client_id=f"late-{uuid.uuid4().hex[:8]}",
             flush_interval_s=0.02,
         ) as ingest:
-            yield store, source, ingest
+            yield store, source, ingest, ledger
     finally:
         store.close()
         registry.dispose()
@@ -205,7 +207,7 @@ def run(
     evaluate at the step's time, as the engine loop would."""
     began = time.monotonic()
     out = Outcome()
-    with platform(tmp, broker_url, influx_url) as (store, source, ingest):
+    with platform(tmp, broker_url, influx_url) as (store, source, ingest, ledger):
         publisher = Publisher(broker_url)
         expected = 0
         try:
@@ -233,6 +235,7 @@ def run(
                         out.rejected[s.labels["reason"]] = s.value
             if metric.name == "jaylym_ingest_duplicates":
                 out.duplicates = sum(s.value for s in metric.samples if s.name.endswith("_total"))
+        out.dead_letters = [(d.reason, d.topic, d.detail) for d in ledger.dead_letters]
         out.stored = store.positions(0, scenario.start + 2 * HOURS * HOUR)
         last = scenario.steps()[-1]
         out.state_points = [

@@ -100,6 +100,7 @@ def _assert_stored_once(scenario: Scenario, out: Outcome, reference: Outcome) ->
 def test_reference_run_stores_every_reading_once(scenario: Scenario, reference: Outcome) -> None:
     _assert_stored_once(scenario, reference, reference)
     assert reference.rejected == {}
+    assert reference.dead_letters == []
     assert reference.duplicates == 0
     # The walk uses every pasture, and the totals grow: a comparison would mean something.
     last = reference.grazing[scenario.steps()[-1]]
@@ -196,6 +197,14 @@ def test_out_of_order_repeats_far_past_far_future_and_clock_reset(
     _assert_stored_once(s, out, reference)
     # Far past and far future: refused, counted per reason, nothing of them stored.
     assert out.rejected == {"too_old": len(rtc), "future_ts": len(future)}
+    # Each refused reading is a dead letter of its own, with its reason and why in words.
+    letters = sorted(out.dead_letters)
+    assert [(r, t) for r, t, _ in letters] == sorted(
+        [("future_ts", f"pasture/v1/sogety/collar/{FUTURE_DEVICE}/telemetry")] * len(future)
+        + [("too_old", f"pasture/v1/sogety/collar/{RTC_DEVICE}/telemetry")] * len(rtc)
+    )
+    assert all("s ahead" in d for r, _, d in letters if r == "future_ts")
+    assert all("older than the retention" in d for r, _, d in letters if r == "too_old")
     assert not any(r.ts_ms < s.start or r.ts_ms > now_real for rs in out.stored.values()
                    for r in rs)  # fmt: skip
     assert out.duplicates == sum(
