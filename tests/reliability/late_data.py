@@ -32,7 +32,7 @@ from jaylym.registry.db import make_engine, session_factory
 from jaylym.registry.migrate import upgrade
 from jaylym.settings import Settings, parse_mqtt_url
 from jaylym.store import open_store
-from jaylym.store.base import Point, TimeSeriesStore
+from jaylym.store.base import TimeSeriesStore
 from tests.api.alerts.runtime.world import CELL, HOUR, LAT0, LON0, MIN, seed
 from tests.ingest.live import client, running_ingest
 
@@ -120,7 +120,10 @@ class Outcome:
 
     grazing: dict[int, dict[str, engine_inputs.PastureGrazing]] = field(default_factory=dict)
     stored: dict[str, list[PositionReading]] = field(default_factory=dict)
-    state_points: list[Point] = field(default_factory=list)
+    # evaluation time -> (measurement, tags) -> fields
+    state_points: dict[int, dict[tuple[str, Any], dict[str, float | str]]] = field(
+        default_factory=dict
+    )
     messages: int = 0
     published_readings: int = 0
     rejected: dict[str, float] = field(default_factory=dict)
@@ -237,11 +240,11 @@ def run(
                 out.duplicates = sum(s.value for s in metric.samples if s.name.endswith("_total"))
         out.dead_letters = [(d.reason, d.topic, d.detail) for d in ledger.dead_letters]
         out.stored = store.positions(0, scenario.start + 2 * HOURS * HOUR)
-        last = scenario.steps()[-1]
-        out.state_points = [
-            *store.query_points("pasture_state", last, last + 1),
-            *store.query_points("pasture_herd", last, last + 1),
-        ]
+        # What the engine wrote to the store after each evaluation (Grafana reads these).
+        for measurement in ("pasture_state", "pasture_herd"):
+            for point in store.query_points(measurement, scenario.start, now + 1):
+                key = (measurement, tuple(sorted(point.tags.items())))
+                out.state_points.setdefault(point.ts_ms, {})[key] = dict(point.fields)
     out.seconds = time.monotonic() - began
     return out
 
@@ -269,8 +272,9 @@ def merge(*schedules: dict[int, list[Message]]) -> dict[int, list[Message]]:
 
 
 def assert_same_grazing(got: Outcome, want: Outcome, steps: list[int]) -> float:
-    """Equal numbers at each of `steps`; returns the largest relative difference of a float
-    (the ledger adds windows in another order after a rewind: rounding only)."""
+    """Equal numbers at each of `steps`, as the engine saw them and as it wrote them to the
+    store (`pasture_state`, `pasture_herd`); returns the largest relative difference of a
+    float (the ledger adds windows in another order after a rewind: rounding only)."""
     worst = 0.0
     for now in steps:
         assert got.grazing[now].keys() == want.grazing[now].keys()
@@ -288,7 +292,26 @@ def assert_same_grazing(got: Outcome, want: Outcome, steps: list[int]) -> float:
                 diff = abs(a - b) / max(abs(b), 1e-12) if a != b else 0.0
                 assert diff <= 1e-9, (now, pid, a, b)
                 worst = max(worst, diff)
+        assert got.state_points[now].keys() == want.state_points[now].keys(), now
+        for key, fields in want.state_points[now].items():
+            assert got.state_points[now][key].keys() == fields.keys(), (now, key)
+            for name, b in fields.items():
+                a = got.state_points[now][key][name]
+                assert isinstance(a, float)
+                assert isinstance(b, float)
+                diff = abs(a - b) / max(abs(b), 1e-12) if a != b else 0.0
+                assert diff <= 1e-9, (now, key, name, a, b)
+                worst = max(worst, diff)
     return worst
+
+
+def lu_days_per_ha(out: Outcome, at: int) -> dict[str, float]:
+    """The season's LU-days per hectare of each pasture, from its `pasture_state` point."""
+    return {
+        dict(tags)["pasture"]: float(fields["lu_days_per_ha"])
+        for (measurement, tags), fields in out.state_points[at].items()
+        if measurement == "pasture_state"
+    }
 
 
 def stored_key(r: PositionReading) -> tuple[int, int, float, float, frozenset[str]]:

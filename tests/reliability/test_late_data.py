@@ -25,6 +25,7 @@ from tests.reliability.late_data import (
     Scenario,
     assert_same_grazing,
     live_schedule,
+    lu_days_per_ha,
     merge,
     run,
     stored_key,
@@ -147,6 +148,7 @@ def test_collar_offline_24h_replays_its_queue_and_grazing_equals_never_offline(
         scenario,
         out,
         replayed=len(queued),
+        lu_days_per_ha={k: round(v, 4) for k, v in lu_days_per_ha(out, after[-1]).items()},
         steps_compared=len(after),
         max_rel_diff=f"{worst:.1e}",
     )
