@@ -23,10 +23,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import structlog
+
 from api.alerts.runtime.registry_view import RegistryView
 from api.grazing import GrazingConfig, GrazingModel, SeasonAccount, SeasonLedger
 from api.grazing.results import GrazingResult
 from jaylym.models import PositionReading, SoilReading
+
+log = structlog.get_logger("jaylym.grazing.season")
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -117,6 +121,12 @@ class SeasonTotals:
         built.checkpoints = kept
         built.ledger = SeasonLedger(built.model, kept[-1][1] if kept else None)
         self.rewinds += 1
+        log.info(
+            "season_totals.rewind",
+            late_from_ms=late_from,
+            recount_from_ms=kept[-1][0] if kept else None,  # None: from the season start
+            committed_ms=through,
+        )
 
     def season(
         self,
