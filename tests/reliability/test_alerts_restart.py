@@ -61,7 +61,7 @@ def _env(tmp: Path, receiver: Recorder) -> dict[str, str]:
         "JAYLYM_TELEGRAM_BOT_TOKEN": "123:tg",
         "JAYLYM_TELEGRAM_API_URL": receiver.url,
         "JAYLYM_ALERT_EVALUATION_INTERVAL_S": "1",
-        "JAYLYM_DELIVERY_BACKOFF_BASE_S": "6",  # a retry waits 3-6 s: time to kill in between
+        "JAYLYM_DELIVERY_BACKOFF_BASE_S": "8",  # a retry waits 4-8 s: time to kill in between
         "JAYLYM_DELIVERY_TIMEOUT_S": "5",
         "JAYLYM_LOG_LEVEL": "warning",
     }
