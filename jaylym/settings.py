@@ -215,7 +215,11 @@ class Settings(BaseSettings):
         10.0, gt=0, le=120, description="Timeout of one delivery request (HTTP or MQTT PUBACK)."
     )
     delivery_max_attempts: int = Field(
-        8, ge=1, le=50, description="Attempts per alert delivery before it is marked failed."
+        12,
+        ge=1,
+        le=50,
+        description="Attempts per alert delivery before it is marked failed (12 with the "
+        "default back-off: at least 25 min of retries, so a 10-min outage is survived).",
     )
     delivery_backoff_base_s: float = Field(
         5.0, gt=0, description="First retry delay; doubles each attempt, with random jitter."
