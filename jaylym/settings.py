@@ -338,6 +338,12 @@ class Settings(BaseSettings):
     auth_fail_window_s: float = Field(
         60.0, gt=0, description="Window over which failed authentications are counted, seconds."
     )
+    api_max_body_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads, bytes; larger ones get 413 before any "
+        "parsing (a GeoJSON import bigger than this is split into several requests).",
+    )
     lu_cattle: float = Field(1.0, gt=0, le=10, description="Livestock units per head of cattle.")
     lu_horse: float = Field(1.25, gt=0, le=10, description="Livestock units per horse.")
     lu_sheep: float = Field(0.20, gt=0, le=10, description="Livestock units per sheep.")
