@@ -190,3 +190,22 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# The reliability suite prints one line of figures per fault (messages, faults injected, lost,
+# duplicates). Gather them from the passed tests' captured output, also across xdist workers,
+# and show them at the end of every run: tests/reliability/README.md quotes these.
+_FIGURES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed and "tests/reliability/" in report.nodeid:
+        lines = report.capstdout.splitlines()
+        _FIGURES.extend(line.strip() for line in lines if "reliability" in line.lower()[:14])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
