@@ -1,14 +1,17 @@
-"""Tokens: opaque, hashed at rest, shown once, revocable; failed auth is rate-limited."""
+"""Tokens: opaque, hashed at rest, shown once, revocable; failed auth is rate-limited (429 with
+Retry-After, per client). Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from jaylym.registry.models import ApiToken
-from tests.api.conftest import Api, make_api
+from jaylym.registry.tokens import hash_token
+from tests.api.conftest import PEPPER, Api, make_api
 
 
 def test_token_is_shown_once_and_stored_only_as_hash(api: Api) -> None:
@@ -25,6 +28,16 @@ def test_token_is_shown_once_and_stored_only_as_hash(api: Api) -> None:
         row = s.scalars(select(ApiToken).where(ApiToken.id == r.json()["id"])).one()
         stored = [str(v) for v in vars(row).values()]
     assert all(token not in v for v in stored)
+    # The raw table, read past the ORM, on SQLite and PostgreSQL: no token of any role, nor
+    # its secret part, nor a plain unpeppered digest of it, is anywhere in any column.
+    with api.app.state.engine.connect() as conn:
+        raw = repr(conn.execute(text("SELECT * FROM api_token")).all())
+    assert raw.count("jly_") <= len(api.world.tokens) + 1  # display prefixes only
+    for plain in [token, *api.world.tokens.values()]:
+        secret = plain.removeprefix("jly_")
+        assert secret[8:] not in raw
+        assert hashlib.sha256(plain.encode()).hexdigest() not in raw
+        assert hash_token(plain, PEPPER) in raw  # the peppered digest is what is kept
     listed = api.client.get("/api/v1/tokens", headers=api.as_("admin")).text
     assert token not in listed
     me = api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
