@@ -1,6 +1,10 @@
-"""Property-based run of the OpenAPI document against the app: no 5xx, no undocumented
-status code or content type, responses match their schemas. Bounded in examples per
-operation so it stays fast; one test per operation, each on a freshly seeded registry."""
+"""Property-based run of the OpenAPI document against the app with every role's token: no
+5xx, no undocumented status code or content type, responses match their schemas, and no
+response to an okrug-A token (coordinator of A, herder of A) mentions okrug B.
+
+Bounded and reproducible: a fixed number of examples per operation and role, derandomized,
+one schema and one seeded app per role set for the whole module (fuzzed writes by okrug-A
+tokens cannot reach B's rows, so B's markers stay in place for every later example)."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from api.core.config import ApiConfig
 from api.main import create_app
 from jaylym.store.sqlite import SqliteStore
 from tests.api.conftest import LU, Api, make_api, seed_readings
+from tests.security.api.tenants import leaked, mark_tenant_b
 
 CHECKS = [
     not_a_server_error,
@@ -29,36 +34,57 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-# Examples per operation: admins reach every branch; a coordinator of one okrug adds the
-# 403 and hidden-object 404 answers, which must be documented too.
-MAX_EXAMPLES = {"admin": 10, "coordinator": 3}
+# Examples per operation: admins reach every branch; the scoped roles add the 403 and
+# hidden-object 404 answers (which must be documented too) and the leak check.
+MAX_EXAMPLES = {"admin": 10, "coordinator": 8, "herder": 8}
+TENANT_A_ROLES = {"coordinator", "herder"}
+
+
+def _document() -> dict[str, Any]:
+    """The document of an app that is never served."""
+    return create_app(ApiConfig(database_url="sqlite://", livestock_units=LU)).openapi()
+
+
+DOCUMENT = _document()
+SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 
 
 def operations() -> list[tuple[str, str]]:
-    """Every operation of the document, read from an app that is never served."""
-    app = create_app(ApiConfig(database_url="sqlite://", livestock_units=LU))
-    return [
-        (method.upper(), path) for path, ops in app.openapi()["paths"].items() for method in ops
-    ]
+    return [(method.upper(), path) for path, ops in DOCUMENT["paths"].items() for method in ops]
 
 
-@pytest.fixture
-def fuzzed(tmp_path: Path) -> Iterator[Api]:
-    store = SqliteStore(tmp_path / "tsdb.sqlite3")
+def _seeded(tmp: Path) -> Iterator[Api]:
+    store = SqliteStore(tmp / "tsdb.sqlite3")
     seed_readings(store)
-    api = make_api(f"sqlite:///{tmp_path / 'api.db'}", tmp_path, store=store)
+    api = make_api(f"sqlite:///{tmp / 'api.db'}", tmp, store=store, auth_fail_limit=10_000)
+    mark_tenant_b(api)
     yield api
     api.client.close()
     api.app.state.engine.dispose()
     store.close()
 
 
+@pytest.fixture(scope="module")
+def admin_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The admin may delete anything: a registry of its own."""
+    yield from _seeded(tmp_path_factory.mktemp("fuzz-admin"))
+
+
+@pytest.fixture(scope="module")
+def tenant_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """Shared by the okrug-A roles, whose writes stay inside okrug A."""
+    yield from _seeded(tmp_path_factory.mktemp("fuzz-tenant"))
+
+
 @pytest.mark.parametrize("role", list(MAX_EXAMPLES))
 @pytest.mark.parametrize(("method", "path"), operations(), ids=lambda v: str(v))
-def test_openapi_contract(fuzzed: Api, method: str, path: str, role: str) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed.app)
-    operation = schema[path][method]
+def test_openapi_contract(
+    request: pytest.FixtureRequest, method: str, path: str, role: str
+) -> None:
+    fuzzed: Api = request.getfixturevalue("admin_api" if role == "admin" else "tenant_api")
+    operation = SCHEMA[path][method]
     headers = fuzzed.as_(role)
+    seen: list[int] = []
 
     @given(case=operation.as_strategy())
     @settings(
@@ -74,6 +100,12 @@ def test_openapi_contract(fuzzed: Api, method: str, path: str, role: str) -> Non
         kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=headers)
         kwargs.pop("cookies", None)
         response = fuzzed.client.request(**kwargs)
+        seen.append(response.status_code)
         case.validate_response(response, checks=CHECKS)
+        if role in TENANT_A_ROLES:
+            sent = [str(response.request.url), repr(kwargs.get("json")), repr(kwargs)]
+            found = leaked(response.text, sent)
+            assert not found, f"{role} {method} {path} shows okrug B ({found}): {response.text}"
 
     run()
+    assert seen, "no example was sent"
