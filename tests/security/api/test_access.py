@@ -285,7 +285,12 @@ def test_every_route_needs_a_token(tmp_path: Path) -> None:
             assert r.json()["status"] == 401
     for method, path in sorted(PUBLIC - {("MOUNT", "/static")}):
         assert api.client.request(method, path).status_code == 200, path
-    assert api.client.get("/static/index.html").status_code in (200, 404)
+    # The public assets are code, not data: no registry or telemetry content in them.
+    for asset in ("/static/app.js", "/static/app.css"):
+        r = api.client.get(asset)
+        assert r.status_code == 200, asset
+        assert "sogety" not in r.text, asset
+        assert "collar-a" not in r.text, asset
     api.client.close()
     api.app.state.engine.dispose()
 
