@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from api.core.ratelimit import FailureLimiter
 from jaylym.registry.models import ApiToken
 from jaylym.registry.tokens import hash_token
 from tests.api.conftest import PEPPER, Api, make_api
@@ -96,3 +97,21 @@ def test_repeated_failed_auth_is_rate_limited_per_client(tmp_path: Path) -> None
 
     other = TestClient(api.app, client=("10.0.0.9", 5000))
     assert other.get("/api/v1/me", headers=api.as_("admin")).status_code == 200
+
+
+def test_the_failure_limiter_keeps_no_state_for_good_clients_and_stays_bounded() -> None:
+    """Every request asks the limiter; only failures may cost memory, and a spray of failing
+    addresses is capped at `max_clients` (the oldest offenders are forgotten first)."""
+    limiter = FailureLimiter(limit=3, window_s=60, max_clients=50)
+    for i in range(500):
+        assert limiter.retry_after(f"10.1.{i // 250}.{i % 250}") is None
+    assert limiter.tracked() == 0
+    for i in range(500):
+        limiter.failed(f"10.2.{i // 250}.{i % 250}")
+    assert limiter.tracked() == 50
+    for _ in range(3):
+        limiter.failed("10.9.9.9")
+    wait = limiter.retry_after("10.9.9.9")
+    assert wait is not None
+    assert 1 <= wait <= 61
+    assert limiter.tracked() == 50
