@@ -14,7 +14,7 @@ from jaylym.store.influx import InfluxStore
 from tests.api.conftest import Api, api, make_api, seed_readings, sqlite_api
 from tests.conftest import InfluxHandle
 
-__all__ = ["api", "influx_api", "make_api", "sqlite_api"]
+__all__ = ["api", "influx_api", "sqlite_api"]
 
 
 @pytest.fixture
