@@ -14,6 +14,7 @@ import jaylym
 from api import web
 from api.alerts.runtime.season import SeasonTotals
 from api.core import problems
+from api.core.bodylimit import BodyLimit
 from api.core.config import ApiConfig
 from api.core.ratelimit import FailureLimiter
 from api.core.textguard import refuse_nul
@@ -174,6 +175,7 @@ def create_app(
     app.state.alert_settings = alert_settings
     app.state.alerts_stop_timeout_s = 10.0
     problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     for module in ROUTERS:
         app.include_router(module.router)
     web.mount(app)

@@ -27,23 +27,28 @@ from jaylym.registry.models import (
 ALL = frozenset({"admin", "coordinator", "herder"})
 STAFF = frozenset({"admin", "coordinator"})
 ADMIN = frozenset({"admin"})
+# A viewer is a read-only coordinator (a dashboard's token): it reads what a coordinator of
+# its okrugs reads and writes nothing, so a Grafana user reaching the API through the
+# datasource proxy cannot change the registry or acknowledge alerts with it.
+VIEWER = frozenset({"viewer"})
+SCOPED_STAFF = frozenset({"coordinator", "viewer"})
 
 # resource -> (roles that may read, roles that may write)
 POLICY: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "okrugs": (STAFF, ADMIN),
-    "pastures": (STAFF, STAFF),
-    "plan-entries": (ALL, STAFF),
-    "herds": (ALL, STAFF),
-    "herders": (ALL, STAFF),
-    "devices": (ALL, STAFF),
+    "okrugs": (STAFF | VIEWER, ADMIN),
+    "pastures": (STAFF | VIEWER, STAFF),
+    "plan-entries": (ALL | VIEWER, STAFF),
+    "herds": (ALL | VIEWER, STAFF),
+    "herders": (ALL | VIEWER, STAFF),
+    "devices": (ALL | VIEWER, STAFF),
     "tokens": (ADMIN, ADMIN),
-    "positions": (ALL, frozenset()),
-    "stations": (ALL, frozenset()),
-    "config": (ALL, frozenset()),
-    "me": (ALL, frozenset()),
+    "positions": (ALL | VIEWER, frozenset()),
+    "stations": (ALL | VIEWER, frozenset()),
+    "config": (ALL | VIEWER, frozenset()),
+    "me": (ALL | VIEWER, frozenset()),
     "dlq-messages": (ADMIN, frozenset()),
-    "grazing": (STAFF, frozenset()),
-    "alerts": (ALL, ALL),  # writing an alert is acknowledging it
+    "grazing": (STAFF | VIEWER, frozenset()),
+    "alerts": (ALL | VIEWER, ALL),  # writing an alert is acknowledging it
 }
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -99,7 +104,7 @@ class Access:
         p = self.principal
         if p.role == "admin":
             return true()
-        if p.role == "coordinator":
+        if p.role in SCOPED_STAFF:
             if model is Okrug:
                 return self._okrug_in(Okrug.id)
             if model in (Pasture, Herd, Herder, Device):
@@ -130,7 +135,7 @@ class Access:
         p = self.principal
         if p.role == "admin":
             return true()
-        if p.role == "coordinator":
+        if p.role in SCOPED_STAFF:
             return self._okrug_in(alerts.c.okrug)
         if p.herder_id is None:
             return false()

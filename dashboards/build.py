@@ -47,8 +47,8 @@ def _json_text(data: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
-def _yaml_text(data: object) -> str:
-    return _YAML_HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+def _yaml_text(data: object, note: str = "") -> str:
+    return _YAML_HEADER + note + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def render() -> dict[str, str]:
@@ -57,7 +57,9 @@ def render() -> dict[str, str]:
         f"dashboards/{name}.json": _json_text(dashboard_json(board))
         for name, board in boards().items()
     }
-    files["provisioning/datasources/jaylym.yaml"] = _yaml_text(provisioning.datasources_file())
+    files["provisioning/datasources/jaylym.yaml"] = _yaml_text(
+        provisioning.datasources_file(), provisioning.DATASOURCES_NOTE
+    )
     files["provisioning/dashboards/jaylym.yaml"] = _yaml_text(provisioning.dashboards_file())
     return files
 

@@ -14,7 +14,11 @@ from dashboards.common import API_UID
 # Grafana's geomap fetches a GeoJSON layer from the browser, which cannot add the API's
 # Authorization header. Going through Grafana's datasource proxy keeps the read-only
 # coordinator token server-side: Grafana adds the `jaylym-api` datasource's custom header.
-PASTURES_GEOJSON = f"/api/datasources/proxy/uid/{API_UID}/api/v1/pastures/grazing?format=geojson"
+# The layer reads one page, never a `next_cursor`: ask for the API's largest page, or a
+# district with more than the default 50 pastures would lose polygons from the map.
+PASTURES_GEOJSON = (
+    f"/api/datasources/proxy/uid/{API_UID}/api/v1/pastures/grazing?format=geojson&limit=500"
+)
 
 # Season utilisation bands, as in the overgrazing rule: warning 0.8, critical 1.0.
 _BANDS = ((1.0, "red"), (0.8, "orange"), (0.5, "yellow"))

@@ -12,6 +12,12 @@ from typing import Any
 from dashboards.common import API_UID, FOLDER_TITLE, FOLDER_UID, INFLUX_UID
 from dashboards.queries import INFINITY_TYPE, INFLUX_TYPE
 
+# Heads the datasources file: what the API token must be.
+DATASOURCES_NOTE = (
+    "# JAYLYM_GRAFANA_API_TOKEN must be a read-only coordinator token, made with\n"
+    "# `jaylym admin token create --name grafana --role viewer` (docs/storage-dashboards.md).\n"
+)
+
 # Where the committed dashboards live inside the Grafana container (docker-compose mounts
 # deploy/grafana/dashboards there).
 CONTAINER_DASHBOARDS = "/var/lib/grafana/dashboards/jaylym"

@@ -66,9 +66,15 @@ run_tests() {
   ruff format --check .
   say "mypy --strict (jaylym, ingest, api, dashboards)"
   mypy
-  say "pytest"
+  # Two workers by default: most tests wait on real services, so two halves overlap well even on
+  # two cores. Whole files go to one worker (--dist loadfile) so module-scoped services are
+  # started once. JAYLYM_TEST_WORKERS=0 runs everything in this process.
+  local workers="${JAYLYM_TEST_WORKERS:-2}"
+  local parallel=()
+  if [ "$workers" != "0" ]; then parallel=(-n "$workers" --dist loadfile); fi
+  say "pytest (${workers} workers)"
   set +e
-  python -m pytest "$@"
+  python -m pytest "${parallel[@]}" "$@"
   local rc=$?
   set -e
   if [ "$rc" -eq 5 ]; then

@@ -11,6 +11,7 @@ trickle is never stuck waiting for a full batch.
 
 from __future__ import annotations
 
+import errno
 import json
 import queue
 import threading
@@ -308,14 +309,10 @@ class Consumer:
         try:
             self.spool.append(readings)
         except SpoolFull as exc:
-            if not self._spool_full_logged:
-                log.error("spool full: holding acknowledgements, the broker keeps the backlog",
-                          detail=str(exc))  # fmt: skip
-                self._spool_full_logged = True
-            self.metrics.spool_full.set(1)
+            self._spool_refused("size_bound", str(exc))
             return False
-        except OSError as exc:
-            log.error("spool write failed: holding acknowledgements", error=str(exc))
+        except OSError as exc:  # ENOSPC, EDQUOT, EIO: nothing of the batch is kept
+            self._spool_refused(_errno_name(exc), str(exc))
             return False
         self.metrics.spooled.inc(len(readings))
         self.metrics.spool_bytes.set(self.spool.depth_bytes)
@@ -324,6 +321,17 @@ class Consumer:
             self._spool_full_logged = False
             self.metrics.spool_full.set(0)
         return True
+
+    def _spool_refused(self, error: str, detail: str) -> None:
+        """The spool could not take a batch: the batch is held unacknowledged (the broker
+        keeps it and the backlog) and retried with back-off. Every refusal is counted; the
+        log says it once per episode, not at every retry."""
+        self.metrics.spool_errors.labels(error=error).inc()
+        self.metrics.spool_full.set(1)
+        if not self._spool_full_logged:
+            log.error("spool full: holding acknowledgements, the broker keeps the backlog",
+                      error=error, detail=detail)  # fmt: skip
+            self._spool_full_logged = True
 
     def _write_store(self, readings: list[Reading]) -> None:
         started = time.monotonic()
@@ -409,7 +417,14 @@ class Consumer:
         except Exception as exc:  # StoreUnavailable, or a driver error it did not wrap
             self._store_down(exc)
             return
-        self.spool.commit(end)
+        try:
+            self.spool.commit(end)
+        except OSError as exc:  # the position file, on a full disk: replay the chunk again
+            log.error("spool position not saved; the chunk is replayed (points overwrite)",
+                      error=str(exc))  # fmt: skip
+            self.metrics.spool_errors.labels(error=_errno_name(exc)).inc()
+            self._store_retry_at = time.monotonic() + STORE_PROBE_S
+            return
         self.metrics.spool_bytes.set(self.spool.depth_bytes)
         if self.spool.empty:
             log.info("spool drained")
@@ -444,3 +459,7 @@ def _source(topic: str) -> str:
         if topic.startswith(prefix):
             return name
     return "unknown"
+
+
+def _errno_name(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, "OSError")

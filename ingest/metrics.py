@@ -57,6 +57,10 @@ class IngestMetrics:
         self.spool_full = Gauge(
             "jaylym_ingest_spool_full", "1 while the spool is full and acks are held", registry=r
         )
+        self.spool_errors = Counter(
+            "jaylym_ingest_spool_errors", "Spool writes refused (size_bound, ENOSPC, EIO...); "
+            "the batch is held unacknowledged", ["error"], registry=r,
+        )  # fmt: skip
         self.store_up = Gauge(
             "jaylym_ingest_store_up", "1 when the last store write succeeded", registry=r
         )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, m
 from ingest.reasons import Reason
 
 # Types that must be numbers, never strings or booleans coerced into numbers.
-Number = Annotated[float, Field(strict=False, allow_inf_nan=False)]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 MAX_READINGS = 500
 # A probe drifting slightly below 0 % through calibration is a real sensor reading that ISMN
 # flags C01; values no sensor can produce are rejected. (Protocol range: 0..100.)

@@ -8,10 +8,16 @@ re-sends the same points, which the store overwrites (same device and ts), so no
 
 Hand-written rather than SQLite or a queue library: the format is 60 lines, has no
 dependency, and makes the fsync-before-ack rule explicit.
+
+A failed append (disk full, I/O error) leaves nothing behind: the record is written with
+`pwrite` at the logical end (not in append mode, where a torn record would stay in front of
+the next one and hide it from replay) and a partial write is cut off before the error is
+raised, so the batch can be retried whole once space returns.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
@@ -65,7 +71,10 @@ class Spool:
         self.max_bytes = max_bytes
         self._data_path = self.directory / "spool.log"
         self._pos_path = self.directory / "spool.pos"
-        self._file = self._data_path.open("a+b")
+        self._data_path.touch(exist_ok=True)
+        # Unbuffered: appends go through os.pwrite on the same descriptor, and a read buffer
+        # could otherwise serve bytes a truncation has since removed.
+        self._file = self._data_path.open("r+b", buffering=0)
         self._pos = self._read_pos()
         self._size = self._recover()
 
@@ -98,7 +107,9 @@ class Spool:
         """Size up to the last whole record; a torn tail is cut off."""
         size = self._data_path.stat().st_size
         if self._pos > size:  # the file was emptied after a full replay; the position lagged
-            self._write_pos(0)
+            self._pos = 0
+            with contextlib.suppress(OSError):  # a full disk must not stop the start; the
+                self._write_pos(0)  # next open corrects the stale file the same way
         good = self._pos
         for end, _ in self._scan(self._pos, size):
             good = end
@@ -130,11 +141,24 @@ class Spool:
         record = _HEADER.pack(len(body), zlib.crc32(body)) + body
         if self._size + len(record) > self.max_bytes:
             raise SpoolFull(f"spool at {self._size} of {self.max_bytes} bytes")
-        self._file.seek(self._size)
-        self._file.write(record)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        fd = self._file.fileno()
+        try:
+            view, offset = memoryview(record), self._size
+            while view:  # a disk filling up may take part of the record, then refuse
+                written = os.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
+            os.fsync(fd)
+        except OSError:
+            self._cut_tail()
+            raise
         self._size += len(record)
+
+    def _cut_tail(self) -> None:
+        """Drop whatever a failed append left after the last whole record. Shrinking needs
+        no space; should it fail anyway, the next append overwrites from the same offset
+        and a reopen cuts a torn tail."""
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._file.fileno(), self._size)
 
     # --- replay ------------------------------------------------------------------------
     def peek(self, max_readings: int) -> tuple[list[Reading], int]:
@@ -154,7 +178,9 @@ class Spool:
         if end >= self._size:
             self._file.truncate(0)
             os.fsync(self._file.fileno())
-            self._size = 0
+            # In memory first: if the position file cannot be written (disk full), the
+            # stale position on disk is past the empty file and reset at the next open.
+            self._size = self._pos = 0
             self._write_pos(0)
         else:
             self._write_pos(end)

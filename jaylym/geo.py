@@ -18,6 +18,11 @@ from pydantic import TypeAdapter, ValidationError
 KZ_BOUNDS = (45.0, 40.0, 88.5, 56.0)  # min lon, min lat, max lon, max lat
 # A hand-drawn pasture has tens to hundreds of vertices; a cadastral one a few thousand.
 MAX_VERTICES = 20_000
+# A village's shared pasture is hundreds to a few thousand hectares, a remote summer range
+# tens of thousands; the whole Enbekshi-Kazakh district is about 830 000 ha. Above a third of
+# the district it is a drawing of a district or a region (or of the KZ box), not a pasture,
+# and every density computed on it would be meaningless.
+MAX_AREA_HA = 300_000.0
 
 PastureGeometry = Polygon | MultiPolygon
 _ADAPTER: TypeAdapter[PastureGeometry] = TypeAdapter(PastureGeometry)
@@ -77,6 +82,10 @@ def check_shape(geom: PastureGeometry) -> CheckedGeometry:
     area = geodesic_area_ha(shp)
     if area <= 0:
         raise GeometryError("geometry has no area")
+    if area > MAX_AREA_HA:
+        raise GeometryError(
+            f"geometry covers {area:,.0f} ha; a pasture is at most {MAX_AREA_HA:,.0f} ha"
+        )
     return CheckedGeometry(geojson=data, area_ha=area)
 
 

@@ -215,7 +215,11 @@ class Settings(BaseSettings):
         10.0, gt=0, le=120, description="Timeout of one delivery request (HTTP or MQTT PUBACK)."
     )
     delivery_max_attempts: int = Field(
-        8, ge=1, le=50, description="Attempts per alert delivery before it is marked failed."
+        12,
+        ge=1,
+        le=50,
+        description="Attempts per alert delivery before it is marked failed (12 with the "
+        "default back-off: at least 25 min of retries, so a 10-min outage is survived).",
     )
     delivery_backoff_base_s: float = Field(
         5.0, gt=0, description="First retry delay; doubles each attempt, with random jitter."
@@ -286,7 +290,7 @@ class Settings(BaseSettings):
     grafana_api_token: SecretStr | None = Field(
         None,
         description="Read-only coordinator API token Grafana uses for alerts and pasture "
-        "polygons. Create it with `jaylym admin token create`.",
+        "polygons. Create it with `jaylym admin token create --role viewer`.",
     )
     grazing_utilisation: float = Field(
         0.5, gt=0, le=1, description="Share of a season's forage that may be grazed (take half)."
@@ -333,6 +337,12 @@ class Settings(BaseSettings):
     )
     auth_fail_window_s: float = Field(
         60.0, gt=0, description="Window over which failed authentications are counted, seconds."
+    )
+    api_max_body_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads, bytes; larger ones get 413 before any "
+        "parsing (a GeoJSON import bigger than this is split into several requests).",
     )
     lu_cattle: float = Field(1.0, gt=0, le=10, description="Livestock units per head of cattle.")
     lu_horse: float = Field(1.25, gt=0, le=10, description="Livestock units per horse.")

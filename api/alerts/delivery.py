@@ -38,7 +38,8 @@ ATTEMPTS = Counter(
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 8
+    # 8 gave up after 5 to 10 min of a channel outage; 12 keep retrying for 25 to 50 min.
+    max_attempts: int = 12
     base_s: float = 5.0
     max_backoff_s: float = 600.0
     max_retry_after_s: float = 3600.0

@@ -16,9 +16,11 @@ app.add_typer(token_app, name="token")
 @token_app.command("create")
 def create(
     name: str = typer.Option(..., help="Who or what holds it."),
-    role: str = typer.Option("admin", help="admin, coordinator or herder."),
+    role: str = typer.Option(
+        "admin", help="admin, coordinator, herder, or viewer (a read-only coordinator)."
+    ),
     okrug: list[str] = typer.Option(
-        [], help="Coordinator scope (repeat); none: the whole district."
+        [], help="Coordinator or viewer scope (repeat); none: the whole district."
     ),
     herder_id: int | None = typer.Option(None, help="Herder tokens: the herder record."),
     expires_at: datetime | None = typer.Option(None, help="UTC expiry, e.g. 2027-01-01T00:00Z."),

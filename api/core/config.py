@@ -23,6 +23,7 @@ class ApiConfig(BaseModel):
     livestock_units: dict[str, float]
     mqtt_passwd_file: Path | None = None
     mqtt_reload_pid_file: Path | None = None
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> ApiConfig:
@@ -44,4 +45,5 @@ class ApiConfig(BaseModel):
             livestock_units=settings.livestock_units(),
             mqtt_passwd_file=settings.mqtt_passwd_file,
             mqtt_reload_pid_file=settings.mqtt_reload_pid_file,
+            max_body_bytes=settings.api_max_body_bytes,
         )

@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.alerts.runtime.registry_view import load_view
-from api.alerts.runtime.season import SeasonTotals
+from api.alerts.runtime.season import FixesTooShort, SeasonTotals
 from api.core.paging import CursorQuery, LimitQuery, Page
 from api.core.params import SlugId
 from api.core.problems import ProblemError, field_error, problem_responses
@@ -74,11 +74,20 @@ def _season(
     view = load_view(access.session, config.lu_coefficients, timezone=config.timezone)
     now_ms = datetime_to_ms(datetime.now(UTC))
     try:
-        fixes = store.positions(totals.fetch_from_ms(view, now_ms), now_ms + 1)
+        # The newest reading per device: a collar's late replay is counted again.
+        start = totals.fetch_from_ms(view, now_ms, store.last_seen())
         soil = store.soil_readings(now_ms - _soil_ms(config), now_ms + 1)
+        for _ in range(3):  # another request may rewind the totals in between: fetch again
+            fixes = store.positions(start, now_ms + 1)
+            try:
+                result = totals.season(view, fixes, now_ms, soil=soil, fixes_from_ms=start)
+                break
+            except FixesTooShort as short:
+                start = short.needed_from_ms
+        else:
+            raise ProblemError(503, "grazing totals kept changing: try again")
     except StoreError as exc:
         raise ProblemError(503, f"time-series store: {exc}") from exc
-    result = totals.season(view, fixes, now_ms, soil=soil)
     return [
         PastureGrazingRead.model_validate(p.api_fields())
         for p in result.pastures

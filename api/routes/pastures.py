@@ -57,7 +57,7 @@ def pasture_features(
 @router.post(
     "/import",
     summary="Import a GeoJSON FeatureCollection of pastures",
-    responses=problem_responses(409),
+    responses=problem_responses(409, 413),
 )
 def import_collection(
     body: PastureImport,
@@ -71,7 +71,7 @@ def import_collection(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create a pasture",
-    responses=problem_responses(409),
+    responses=problem_responses(409, 413),
 )
 def create_pasture(body: PastureCreate, access: AccessDep) -> PastureRead:
     access.reference(Okrug, body.okrug_id, "body.okrug_id")
@@ -88,7 +88,7 @@ def get_pasture(pasture_id: SlugId, access: AccessDep) -> PastureRead:
     return _read(access.get(Pasture, pasture_id))
 
 
-@router.patch("/{pasture_id}", summary="Update a pasture")
+@router.patch("/{pasture_id}", summary="Update a pasture", responses=problem_responses(413))
 def update_pasture(pasture_id: SlugId, body: PastureUpdate, access: AccessDep) -> PastureRead:
     pasture = access.get(Pasture, pasture_id)
     for name, value in body.model_dump(exclude_unset=True, exclude={"geometry"}).items():

@@ -16,7 +16,8 @@ Season = Literal["spring", "summer", "autumn", "winter", "year_round"]
 PastureStatus = Literal["open", "resting", "closed"]
 Language = Literal["kk", "ru", "en"]
 Channel = Literal["sms", "telegram", "mqtt", "webhook"]
-Role = Literal["admin", "coordinator", "herder"]
+# viewer: a read-only coordinator (dashboards, e.g. the Grafana datasource).
+Role = Literal["admin", "coordinator", "herder", "viewer"]
 Phone = Annotated[
     str, Field(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164, e.g. +77011234567.")
 ]

@@ -144,6 +144,14 @@ _IMPORT_FEATURE: dict[str, Any] = {
 class ImportFeature(Feature[Geometry, dict[str, Any]]):
     model_config = ConfigDict(json_schema_extra={"examples": [_IMPORT_FEATURE]})
 
+    @field_validator("geometry", mode="before")
+    @classmethod
+    def _cap(cls, value: Any) -> Any:
+        # Before geojson-pydantic builds a model per position: a million vertices would
+        # otherwise take minutes to parse only to be refused by PastureCreate afterwards.
+        check_vertex_cap(value)
+        return value
+
 
 class PastureImport(FeatureCollection[ImportFeature]):
     """A FeatureCollection whose features carry the pasture fields as properties (`id` may

@@ -20,7 +20,7 @@ class TokenCreate(BaseModel):
         None,
         min_length=1,
         max_length=100,
-        description="Coordinator scope; null for the whole district.",
+        description="Coordinator (or viewer) scope; null for the whole district.",
     )
     herder_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Herder tokens only.")
     expires_at: datetime | None = None
@@ -31,8 +31,8 @@ class TokenCreate(BaseModel):
             raise ValueError("a herder token needs herder_id")
         if self.role != "herder" and self.herder_id is not None:
             raise ValueError("herder_id is for herder tokens only")
-        if self.role != "coordinator" and self.okrugs is not None:
-            raise ValueError("okrugs is for coordinator tokens only")
+        if self.role not in ("coordinator", "viewer") and self.okrugs is not None:
+            raise ValueError("okrugs is for coordinator and viewer tokens only")
         return self
 
 

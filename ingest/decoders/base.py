@@ -43,10 +43,27 @@ class Decoder(Protocol):
         ...
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different. JSON parsers disagree on duplicates (Python's
+    keeps the last, others the first), so a payload naming its device twice could be read as
+    two different devices along the way: refused instead of picking one."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise Rejected(Reason.BAD_SCHEMA, f"duplicate key {key[:40]!r}")
+            seen.add(key)
+    return obj
+
+
 def parse_json(payload: bytes) -> Any:
-    """JSON or `Rejected(MALFORMED_JSON)`; hostile nesting depth is a rejection too."""
+    """JSON or `Rejected`: not UTF-8, not JSON or nested too deep is MALFORMED_JSON, a repeated
+    key BAD_SCHEMA. NaN and Infinity literals parse (as Python's json does) and are refused by
+    the readings' range checks (`allow_inf_nan=False`)."""
     try:
-        return json.loads(payload)
+        # Decoded first: `json.loads(bytes)` would also guess UTF-16 and UTF-32.
+        return json.loads(payload.decode("utf-8"), object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected(Reason.MALFORMED_JSON, str(exc)) from None
     except RecursionError:

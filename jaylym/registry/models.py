@@ -34,7 +34,7 @@ SEASONS: tuple[str, ...] = ("spring", "summer", "autumn", "winter", "year_round"
 PASTURE_STATUSES: tuple[str, ...] = ("open", "resting", "closed")
 LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
 CHANNELS: tuple[str, ...] = ("sms", "telegram", "mqtt", "webhook")
-ROLES: tuple[str, ...] = ("admin", "coordinator", "herder")
+ROLES: tuple[str, ...] = ("admin", "coordinator", "herder", "viewer")
 DLQ_PAYLOAD_MAX = 4096  # bytes of a dead-lettered payload kept; payload_size has the full size
 
 

@@ -137,6 +137,7 @@ def seed(session: Session) -> World:
     scopes: dict[str, tuple[str, list[str] | None, int | None]] = {
         "admin": ("admin", None, None),
         "coordinator": ("coordinator", ["sogety"], None),
+        "viewer": ("viewer", ["sogety"], None),  # a read-only coordinator (Grafana's)
         "district": ("coordinator", None, None),
         "herder": ("herder", None, ha.id),
         "herder-b": ("herder", None, hb.id),

@@ -7,13 +7,16 @@ Follows Grafana's InfluxDB datasource (InfluxQL mode):
   `timeInterval` (1m), about range / max data points, rounded to a "nice" step;
 - `$var` / `${var}` of a multi-value or include-all variable inside a regex become
   `(a|b)` with each value regex-escaped; a single-value variable is left as it is;
-- constants are substituted as they are.
+- constants are substituted as they are;
+- the global `${__from}` / `${__to}` become epoch milliseconds, and with `:date:iso` (or
+  `:date`) an ISO 8601 UTC time with milliseconds, as moment's toISOString writes it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 _DURATION = re.compile(r"^now-(\d+)([smhdwMy])$|^(\d+)([smhdwMy])$")
 _UNIT_MS = {
@@ -41,7 +44,17 @@ _NICE = (
 )
 # lodash escapeRegExp, as Grafana uses for regex-context variables.
 _REGEX_SPECIAL = re.compile(r"[\\^$.*+?()[\]{}|/]")
-_VARIABLE = re.compile(r"\$\{(\w+)(?::(\w+))?\}|\$(\w+)")
+_VARIABLE = re.compile(r"\$\{(\w+)(?::([\w:]+))?\}|\$(\w+)")
+
+
+def time_macro(ms: int, fmt: str | None) -> str:
+    """`${__from}` / `${__to}` in a format Grafana knows."""
+    if fmt is None:
+        return str(ms)
+    if fmt in ("date", "date:iso"):
+        moment = datetime.fromtimestamp(ms / 1000, UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    raise ValueError(f"unsupported time format {fmt!r}")
 
 
 def duration_ms(relative: str) -> int:
@@ -95,6 +108,8 @@ def interpolate(
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(3)
+        if name in ("__from", "__to"):
+            return time_macro(from_ms if name == "__from" else to_ms, match.group(2))
         if name not in variables:
             return match.group(0)
         return variables[name].render(match.group(2))

@@ -22,7 +22,9 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
 from shapely import box
 
 from api.grazing import (
@@ -84,12 +86,38 @@ class Seeded:
     valid_fixes: dict[str, list[PositionReading]] = field(default_factory=dict)
     results: dict[int, GrazingResult] = field(default_factory=dict)  # evaluation time -> result
 
+    @property
+    def start_ms(self) -> int:
+        return self.now_ms - DAYS * DAY
+
+
+@dataclass
+class SeededInflux:
+    """The seeded database on a real InfluxDB, queried as Grafana's datasource does."""
+
+    url: str
+    db: str
+    seeded: Seeded
+
+    def query(self, text: str) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/query",
+            params={"db": self.db, "epoch": "ms"},
+            data={"q": text},
+            timeout=30,
+        )
+        assert response.status_code == 200, f"{response.status_code} {response.text}\n{text}"
+        result: dict[str, Any] = response.json()["results"][0]
+        assert "error" not in result, f"InfluxDB: {result['error']}\nquery: {text}"
+        return result
+
 
 def _local_hour(ts: int) -> int:
     return ((ts // HOUR) + UTC_OFFSET_H) % 24
 
 
-def _pastures() -> list[Pasture]:
+def pastures() -> list[Pasture]:
+    """The seeded pastures as the grazing engine sees them (geometry, geodesic area)."""
     return [
         Pasture.from_geometry(
             pid,
@@ -181,6 +209,20 @@ def _soil(rng: random.Random, start: int, now: int) -> list[SoilReading]:
     return readings
 
 
+def grazing_config(start_ms: int) -> GrazingConfig:
+    """The season starts the day before the data, so no season restarts inside the week."""
+    season_day = ms_to_datetime(start_ms - DAY)
+    return GrazingConfig(
+        season_starts={**GrazingConfig().season_starts, "year_round": f"{season_day:%m-%d}"}
+    )
+
+
+def station_lon_lat(device: str) -> tuple[float, float]:
+    """Where a soil station stands: just south-east of its pasture's centre."""
+    _okrug, p = STATIONS[device]
+    return PASTURES[p][3] + 0.002, PASTURES[p][2] - 0.002
+
+
 def _store_point(point: MeasurementPoint) -> Point:
     return Point(point.measurement, dict(point.tags), dict(point.fields), point.ts_ms)
 
@@ -194,18 +236,11 @@ def _by_device(readings: Sequence[PositionReading]) -> dict[str, list[PositionRe
 
 def _grazing(store: InfluxStore, seeded: Seeded, start: int, now: int) -> list[Point]:
     """The engine's loop: a season ledger advanced every 15 minutes on what the store holds."""
-    # The season starts the day before the data, so no season restarts inside the week.
-    season_day = ms_to_datetime(start - DAY)
-    config = GrazingConfig(
-        season_starts={**GrazingConfig().season_starts, "year_round": f"{season_day:%m-%d}"}
-    )
-    pastures = _pastures()
+    config = grazing_config(start)
+    pastures_ = pastures()
     herds = [Herd(h, comp, collars, okrug) for h, (okrug, comp, collars, _) in HERDS.items()]
-    stations = [
-        SoilStation(device, PASTURES[p][3] + 0.002, PASTURES[p][2] - 0.002)
-        for device, (_okrug, p) in STATIONS.items()
-    ]
-    ledger = SeasonLedger(GrazingModel(pastures, herds, stations, config))
+    stations = [SoilStation(device, *station_lon_lat(device)) for device in STATIONS]
+    ledger = SeasonLedger(GrazingModel(pastures_, herds, stations, config))
     fixes = {d: list(r) for d, r in store.positions(start - DAY, now + 1).items()}
     soil = store.soil_readings(start - DAY, now + 1)
     times = {d: [r.ts_ms for r in rs] for d, rs in fixes.items()}

@@ -60,6 +60,11 @@ def test_datasource_provisioning_matches_the_dashboards() -> None:
     assert api["type"] == "yesoreyeram-infinity-datasource"
     # The coordinator token comes from Grafana's environment, never from a committed file.
     assert api["secureJsonData"]["httpHeaderValue1"] == "Bearer ${JAYLYM_GRAFANA_API_TOKEN}"
+    # Only in secureJsonData (encrypted by Grafana, never sent to browsers), and as a custom
+    # header, which Grafana's datasource proxy (the geomap's GeoJSON layer) also applies.
+    assert api["jsonData"]["httpHeaderName1"] == "Authorization"
+    assert "Bearer" not in yaml.safe_dump({k: v for k, v in api.items() if k != "secureJsonData"})
+    assert "viewer" in (build.DEPLOY / "provisioning" / "datasources" / "jaylym.yaml").read_text()
     assert api["url"] in api["jsonData"]["allowedHosts"]
 
 

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from pyproj import Geod
 
@@ -41,31 +36,7 @@ TARGETS = [
 ]
 
 
-@dataclass
-class Influx:
-    url: str
-    db: str
-    seeded: seeding.Seeded
-
-    def query(self, text: str) -> dict[str, Any]:
-        response = httpx.post(
-            f"{self.url}/query",
-            params={"db": self.db, "epoch": "ms"},
-            data={"q": text},
-            timeout=30,
-        )
-        assert response.status_code == 200, f"{response.status_code} {response.text}\n{text}"
-        result: dict[str, Any] = response.json()["results"][0]
-        assert "error" not in result, f"InfluxDB: {result['error']}\nquery: {text}"
-        return result
-
-
-@pytest.fixture(scope="module")
-def influx_db(influx_session: Any) -> Iterator[Influx]:
-    db = f"dash_{uuid.uuid4().hex[:10]}"
-    seeded = seeding.seed(influx_session.url, db, now_ms=int(time.time() * 1000))
-    yield Influx(influx_session.url, db, seeded)
-    httpx.post(f"{influx_session.url}/query", data={"q": f'DROP DATABASE "{db}"'}, timeout=30)
+Influx = seeding.SeededInflux
 
 
 def _time_range(board: dict[str, Any], panel: dict[str, Any], now_ms: int) -> tuple[int, int]:

@@ -8,6 +8,10 @@ query of every dashboard runs on that, macros substituted as Grafana would, and 
 the series and columns its panel reads; the loss panel's numbers are checked against the
 devices' own logs.
 
+Beside the fleet, one more soil station with a failing solar charger runs on the sim board's
+clock (as the demo's devices do): its timestamps cover 20 simulated hours in seconds, so the
+Battery trend panel (a derivative over 6 h buckets) is proven on a real simulated discharge.
+
 `test_queries.py` proves the same panels on a scripted week written through the store, with
 more numbers checked (gaps, distances, hours); a short run cannot fill panels that need
 hours of real time (`NEEDS_HOURS`).
@@ -15,10 +19,12 @@ hours of real time (`NEEDS_HOURS`).
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +35,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from api.grazing import Herd as GrazingHerd
-from jaylym.firmware_sim import read_events
+from jaylym.demo.clock import SimClock
+from jaylym.firmware_sim import SimDevice, read_events
+from jaylym.mqtt_passwd import set_password
 from jaylym.registry.db import make_engine
 from jaylym.registry.models import Device, Herd, Okrug
 from jaylym.services import Mosquitto
@@ -52,11 +60,14 @@ OKRUG, HERD, PREFIX = "sogety", "sim-herd-1", "simfleet"
 COLLARS, SOILS, CYCLES = 3, 2, 6
 SPEED = 900  # simulated seconds per real second: a 30-minute interval lasts 2 s
 BOARDS = committed()
-# Panels whose query needs readings spread over hours of real time: the simulated devices
-# stamp with the host's clock (speed shortens their waits, not time), so a short run fills
-# one 6 h bucket and a derivative over buckets is empty. Here only InfluxDB's acceptance of
-# the query is checked; test_queries.py proves their result on the scripted week.
-NEEDS_HOURS = {("devices", "Battery trend")}
+# The failing-charger station: a reading an hour (or so: each cycle's real overhead runs
+# on the fast clock too), FAILING_SPEED simulated seconds per real second, on a clock that
+# starts FAILING_HOURS ago (inside the Devices dashboard's 24 h) and reaches the host's
+# clock FAILING_HOURS / FAILING_SPEED real seconds later, about when its cycles end (on a
+# slow host the last readings come in real time, a few seconds apart). 25 mA more than its
+# solar budget drains about 0.25 V a day.
+FAILING = f"{PREFIX}-s900"
+FAILING_HOURS, FAILING_SPEED, FAILING_DRAIN_MA, FAILING_CYCLES = 20, 3600.0, 25.0, 12
 
 
 def _measurements(query: str) -> set[str]:
@@ -83,6 +94,7 @@ class FleetRun:
     collars: list[str]
     stations: list[str]
     readings: int
+    failing: str  # the station whose charger fails (also in `stations`)
 
     def query(self, text: str) -> dict[str, Any]:
         response = httpx.post(f"{self.influx_url}/query", params={"db": self.db, "epoch": "ms"},
@@ -122,6 +134,33 @@ def _simulate(broker: Mosquitto, state: Path) -> subprocess.Popen[bytes]:
         out.close()
 
 
+def _failing_station(broker: Mosquitto, folder: Path) -> SimDevice:
+    """A soil station draining FAILING_DRAIN_MA more than its solar budget (the demo's
+    s-kuzeu-01), reading every hour; its clock is set when it starts (`_start_failing`)."""
+    password = uuid.uuid4().hex
+    set_password(broker.password_file, FAILING, password)
+    device = SimDevice(
+        device_id=FAILING,
+        kind="soil",
+        broker_url=f"mqtt://{FAILING}:{password}@127.0.0.1:{broker.port}",
+        folder=folder / FAILING,
+        okrug=OKRUG,
+        speed=FAILING_SPEED,
+        sim_options={"battery": 0.75, "drain_ma": FAILING_DRAIN_MA},
+    )
+    folder.joinpath(FAILING).mkdir(parents=True)
+    (folder / FAILING / "config.json").write_text(json.dumps({"interval_s": 3600}))
+    return device
+
+
+def _start_failing(device: SimDevice) -> subprocess.Popen[bytes]:
+    """Start it on a clock FAILING_HOURS in the past (set now: the fleet's start-up took
+    real time, which the clock must not have spent already)."""
+    clock = SimClock.ending_now_plus(FAILING_SPEED, FAILING_HOURS * 3600 / FAILING_SPEED)
+    device.sim_options["clock"] = clock.board_options()
+    return device.start(cycles=FAILING_CYCLES)
+
+
 def _sent(state: Path, device_id: str) -> int:
     """Readings a device made (its last cycle's next seq), from its own log."""
     cycles = [e for e in read_events(state / device_id / "device.log") if e["ev"] == "cycle"]
@@ -145,23 +184,28 @@ def fleet_run(
         unavailable("local `mosquitto` binary")
         raise AssertionError("unreachable")
     collars = [f"{PREFIX}-c{i:03d}" for i in range(1, COLLARS + 1)]
-    stations = [f"{PREFIX}-s{i:03d}" for i in range(1, SOILS + 1)]
+    stations = [f"{PREFIX}-s{i:03d}" for i in range(1, SOILS + 1)] + [FAILING]
     ingest = IngestProcess(broker.url(), influx_session.url, tmp / "ingest",
                            extra_env={"JAYLYM_INGEST_STATS_INTERVAL_S": "1"})  # fmt: skip
     sim: subprocess.Popen[bytes] | None = None
+    failing: subprocess.Popen[bytes] | None = None
     try:
         _register(ingest.registry_url, collars, stations)
         ingest.start()
         state = tmp / "sim"
         state.mkdir()
         start_ms = int(time.time() * 1000)
+        station = _failing_station(broker, tmp / "failing")
         sim = _simulate(broker, state)
         # The devices retry until the broker has re-read its password file (they queue).
         eventually(lambda: all(d in broker.password_file.read_text() for d in collars),
                    30, "the fleet in the password file")  # fmt: skip
         broker.reload()
+        failing = _start_failing(station)
         assert sim.wait(timeout=180) == 0, (state.parent / "simulate.log").read_text()[-2000:]
-        sent = {d: _sent(state, d) for d in collars + stations}
+        assert failing.wait(timeout=180) == 0, (station.folder / "device.log").read_text()[-2000:]
+        sent = {d: _sent(state, d) for d in collars + stations if d != FAILING}
+        sent[FAILING] = _sent(station.folder.parent, FAILING)
         assert all(n >= 2 for n in sent.values()), sent
 
         def stored() -> bool:
@@ -175,11 +219,12 @@ def fleet_run(
         ingest.terminate()  # a clean stop writes the last device_stats / dlq increments
         _run_engine(ingest.store, collars, stations, start_ms)
         yield FleetRun(influx_session.url, ingest.database, int(time.time() * 1000), collars,
-                       stations, sum(sent.values()))  # fmt: skip
+                       stations, sum(sent.values()), FAILING)  # fmt: skip
     finally:
-        if sim is not None and sim.poll() is None:
-            sim.terminate()
-            sim.wait(timeout=20)
+        for proc in (sim, failing):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=20)
         ingest.stop()
         broker.stop()
 
@@ -272,8 +317,6 @@ def test_panel_query_on_simulated_data(
 
     series = fleet_run.query(text).get("series", [])
 
-    if (name, panel["title"]) in NEEDS_HOURS and not series:
-        return  # accepted by InfluxDB (query() checks); the result needs hours of data
     assert series, f"no series for {panel['title']}:\n{text}"
     for one in series:
         missing = set(expect.columns) - set(one["columns"])
@@ -297,9 +340,43 @@ def test_loss_panel_counts_every_simulated_reading(fleet_run: FleetRun) -> None:
                        from_ms=fleet_run.now_ms - 86_400_000, to_ms=fleet_run.now_ms)  # fmt: skip
     rows = {
         s["tags"]["device"]: dict(zip(s["columns"], s["values"][0], strict=True))
-        for s in fleet_run.query(text)["series"]
+        for s in fleet_run.query(text).get("series", [])
     }
     assert set(rows) == set(fleet_run.collars + fleet_run.stations)
     assert sum(r["received"] for r in rows.values()) == fleet_run.readings
     assert all(r["missing"] == 0 for r in rows.values()), rows
     assert all(r["loss_pct"] == 0 for r in rows.values()), (panel["title"], rows)
+
+
+def test_battery_trend_shows_the_failing_charger(fleet_run: FleetRun) -> None:
+    """The Battery trend panel on a real simulated discharge: the failing-charger station's
+    6-hourly derivative is negative in every bucket and matches the slope of its raw
+    readings; the fleet's healthy devices show no such fall."""
+    board = BOARDS["devices"]
+    panel, target = next((p, t) for p, t in influx_targets(board) if p["title"] == "Battery trend")
+    now = fleet_run.now_ms
+    text = interpolate(target["query"], _variables(board, fleet_run),
+                       from_ms=now - duration_ms(board["time"]["from"]), to_ms=now)  # fmt: skip
+    trend = {
+        s["tags"]["device"]: [row[1] for row in s["values"] if row[1] is not None]
+        for s in fleet_run.query(text).get("series", [])
+    }
+    failing = trend[fleet_run.failing]
+    assert len(failing) >= 2, (panel["title"], trend)
+    assert all(v < 0 for v in failing), failing
+    raw = next(
+        series["values"]
+        for series in fleet_run.query(
+            'SELECT "bat" FROM "soil" WHERE "depth" = \'10\' GROUP BY "device"'
+        )["series"]
+        if series["tags"]["device"] == fleet_run.failing
+    )
+    (t0, v0), (t1, v1) = raw[0], raw[-1]
+    assert t1 - t0 >= 10 * 3_600_000, raw  # hours of simulated time
+    per_day = (v1 - v0) / ((t1 - t0) / 86_400_000)
+    assert -1.0 < per_day < -0.1, raw  # the 25 mA drain, volts per day
+    # The panel's mean trend is the readings' own, within what bucketing (6 h means) and
+    # a compressed tail on a slow host change.
+    assert 0.5 * per_day > sum(failing) / len(failing) > 1.5 * per_day, (failing, per_day)
+    healthy = [v for d, vs in trend.items() if d != fleet_run.failing for v in vs]
+    assert all(abs(v) < abs(per_day) / 3 for v in healthy), trend

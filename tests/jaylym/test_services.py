@@ -49,12 +49,7 @@ def test_message_round_trips_through_real_mosquitto(mosquitto) -> None:
         client.loop_stop()
 
 
-def test_anonymous_connect_is_refused(mosquitto) -> None:
-    if mosquitto.server is None:
-        pytest.skip("broker from JAYLYM_TEST_MQTT_URL: its auth is not ours to check")
-    client, rc = _connect(mosquitto.anonymous_url, f"anon-{uuid.uuid4().hex[:8]}")
-    client.loop_stop()
-    assert rc != 0, "the project's mosquitto.conf must refuse anonymous clients"
+# Anonymous connect refused: tests/security/test_mqtt_access.py.
 
 
 def test_broker_runs_the_deploy_configuration(mosquitto) -> None:

@@ -3,9 +3,10 @@
 Season utilisation without a season of fixes per minute: a `SeasonLedger` is *committed*
 through `now − settle` (the longest a fix can hold, 2 h), and each evaluation adds the recent
 window [committed, now) on a throw-away copy. GP is additive over adjacent windows, so this
-equals one evaluation over the whole season; only fixes arriving more than `settle` late
-are missed here (the API recomputes any window from the stored fixes). A restarted process
-rebuilds the ledger with one fetch from the season start.
+equals one evaluation over the whole season; fixes stored more than `settle` late (a collar
+replaying its flash queue) make it count again from before them (`SeasonTotals`, from the
+store's `last_seen`). A restarted process rebuilds the ledger with one fetch from the season
+start.
 
 After each evaluation the pasture's numbers go to the store as `pasture_state` points; the
 last hour of them is also the density series the overstocked rule needs, so its "for 30
@@ -147,20 +148,19 @@ class RegistrySnapshotSource:
             devices=view.devices,
             plan=view.plan,
         )
-        fixes = soil = None
+        fixes = soil = last_seen = None
         try:
-            fixes = self._fixes(view, now_ms)
+            last_seen = self.store.last_seen()
+        except StoreError as exc:
+            log.warning("snapshot.last_seen_unavailable", error=str(exc))
+        try:
+            fixes = self._fixes(view, now_ms, last_seen)
         except StoreError as exc:
             log.warning("snapshot.fixes_unavailable", error=str(exc))
         try:
             soil = self.store.soil_readings(now_ms - self._soil_window_ms(), now_ms + 1)
         except StoreError as exc:
             log.warning("snapshot.soil_unavailable", error=str(exc))
-        last_seen = None
-        try:
-            last_seen = self.store.last_seen()
-        except StoreError as exc:
-            log.warning("snapshot.last_seen_unavailable", error=str(exc))
         grazing = None
         if fixes is not None and soil is not None:
             try:
@@ -195,8 +195,11 @@ class RegistrySnapshotSource:
     def _soil_window_ms(self) -> int:
         return round(self.grazing.moisture_window_days * MS_PER_DAY) + MOISTURE_DAYS * MS_PER_DAY
 
-    def _fixes(self, view: RegistryView, now_ms: int) -> dict[str, list[PositionReading]]:
-        start = min(now_ms - FIX_WINDOW_MS, self.totals.fetch_from_ms(view, now_ms))
+    def _fixes(
+        self, view: RegistryView, now_ms: int, last_seen: Mapping[str, int] | None
+    ) -> dict[str, list[PositionReading]]:
+        # `last_seen` lets the season totals count again what a collar's replay filled in.
+        start = min(now_ms - FIX_WINDOW_MS, self.totals.fetch_from_ms(view, now_ms, last_seen))
         return self._fix_cache.fetch(self.store, start, now_ms + 1)
 
     def _grazing(

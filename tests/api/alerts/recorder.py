@@ -46,6 +46,9 @@ class Recorder:
         self.requests: list[Recorded] = []
         self.script: list[Reply] = []
         self.default = Reply()
+        # path prefix -> the reply for every request under it (before script and default):
+        # one provider down while the others answer
+        self.by_path: dict[str, Reply] = {}
         self.lock = threading.Lock()
         self.url = ""
 
@@ -54,8 +57,11 @@ class Recorder:
             self.script.extend(replies)
         return self
 
-    def _next(self) -> Reply:
+    def _next(self, path: str = "") -> Reply:
         with self.lock:
+            for prefix, reply in self.by_path.items():
+                if path.startswith(prefix):
+                    return reply
             return self.script.pop(0) if self.script else self.default
 
     def wait_for(self, count: int, timeout_s: float = 10.0) -> list[Recorded]:
@@ -85,7 +91,7 @@ def _handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
                         time.monotonic(),
                     )
                 )
-            reply = recorder._next()
+            reply = recorder._next(parts.path)
             if reply.delay_s:
                 time.sleep(reply.delay_s)
             payload = (

@@ -164,10 +164,10 @@ def test_device_gets_credentials_once_and_only_its_own_topics(
     assert observer.subscribe("pasture/v1/#") < 0x80
     device = connect_when_accepted(broker.port, "collar-x1", creds["password"])
     try:
-        # Its own commands may be read; another device's are never delivered to it. (Mosquitto
-        # 2.0 grants every SUBSCRIBE and applies read ACLs at delivery.)
+        # The issued credentials reach the device's own topics. What they cannot reach (other
+        # devices' topics and commands, the alerts, both MQTT versions) is proven in
+        # tests/security/test_mqtt_access.py.
         assert device.subscribe("pasture/v1/+/+/collar-x1/cmd/#") < 0x80
-        assert device.subscribe("pasture/v1/+/+/collar-a/cmd/#") < 0x80
         assert device.subscribe("pasture/v1/sogety/gps/+/up") < 0x80
         # 0 success, 16 "no matching subscribers": both accepted.
         assert device.publish("pasture/v1/sogety/gps/collar-x1/up", b"mine") in (0, 16)
@@ -181,20 +181,6 @@ def test_device_gets_credentials_once_and_only_its_own_topics(
         wait_for(lambda: len(device.messages) >= 1, "own command")
         time.sleep(0.3)
         assert device.messages == [("pasture/v1/sogety/gps/collar-x1/cmd/config", b"cfg")]
-
-        # Another device's topic, a longer id sharing the prefix, and topics outside the tree
-        # are refused with 0x87 (not authorized; Mosquitto then drops the connection).
-        for topic in (
-            "pasture/v1/sogety/gps/collar-a/up",
-            "pasture/v1/sogety/gps/collar-x1x/up",
-            "other/collar-x1",
-            "pasture/v1/sogety/gps",
-        ):
-            spoofer = connect_when_accepted(broker.port, "collar-x1", creds["password"])
-            assert spoofer.publish(topic, b"spoof") == 0x87, topic
-            spoofer.close()
-        time.sleep(0.3)
-        assert [m for m in observer.messages if m[1] == b"spoof"] == []
 
         # A wrong password is refused.
         wrong = Peer(broker.port, "collar-x1", creds["password"] + "x")

@@ -19,21 +19,22 @@ from tests.api.conftest import Api, make_api
 # Expected policy, written out independently of api/policy.py: resource -> (readers, writers)
 EVERYONE = {"admin", "coordinator", "district", "herder"}
 STAFF = {"admin", "coordinator", "district"}
+VIEWER = {"viewer"}  # reads what a coordinator reads, writes nothing
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
-    "okrugs": (STAFF, {"admin"}),
-    "pastures": (STAFF, STAFF),
-    "plan-entries": (EVERYONE, STAFF),
-    "herds": (EVERYONE, STAFF),
-    "herders": (EVERYONE, STAFF),
-    "devices": (EVERYONE, STAFF),
+    "okrugs": (STAFF | VIEWER, {"admin"}),
+    "pastures": (STAFF | VIEWER, STAFF),
+    "plan-entries": (EVERYONE | VIEWER, STAFF),
+    "herds": (EVERYONE | VIEWER, STAFF),
+    "herders": (EVERYONE | VIEWER, STAFF),
+    "devices": (EVERYONE | VIEWER, STAFF),
     "tokens": ({"admin"}, {"admin"}),
-    "positions": (EVERYONE, set()),
-    "stations": (EVERYONE, set()),
-    "config": (EVERYONE, set()),
-    "me": (EVERYONE, set()),
+    "positions": (EVERYONE | VIEWER, set()),
+    "stations": (EVERYONE | VIEWER, set()),
+    "config": (EVERYONE | VIEWER, set()),
+    "me": (EVERYONE | VIEWER, set()),
     "dlq-messages": ({"admin"}, set()),
-    "alerts": (EVERYONE, EVERYONE),  # writing = acknowledging
-    "grazing": (STAFF, set()),
+    "alerts": (EVERYONE | VIEWER, EVERYONE),  # writing = acknowledging
+    "grazing": (STAFF | VIEWER, set()),
 }
 # Routes anyone may call without a token: the demo page, its assets and the API's own docs
 # (none of them holds data; the page fetches everything through the token-checked API).
@@ -82,7 +83,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", f"{V1}/alerts/{{alert_id}}/transitions"): "alerts",
     ("POST", f"{V1}/alerts/{{alert_id}}/ack"): "alerts",
 }
-ROLES = ["admin", "coordinator", "district", "herder"]
+ROLES = ["admin", "coordinator", "district", "herder", "viewer"]
 STORE_PATHS = ("/api/v1/positions/", "/api/v1/stations/", "/track", "/grazing")
 
 
@@ -155,10 +156,11 @@ MISSING = {
 # What a role must never see, and which objects are hidden from it (None: sees all).
 HIDDEN_TEXT = {
     "coordinator": ["tau", "past-b", "herd-b", "collar-b", "soil-b", "Aigul"],
+    "viewer": ["tau", "past-b", "herd-b", "collar-b", "soil-b", "Aigul"],
     "herder": ["tau", "herd-b", "collar-b", "soil-b", "soil-a", "Aigul"],
 }
 # Path parameters naming an object the role may not see, but whose resource it may read.
-HIDDEN_FOR = {"coordinator": "b", "herder": "b"}
+HIDDEN_FOR = {"coordinator": "b", "herder": "b", "viewer": "b"}
 # Herder-visible objects are only the herder's own; soil stations have no herder.
 HERDER_SEES_NO = {"station_id"}
 
@@ -311,7 +313,7 @@ FOREIGN_QUERIES = [
 ]
 
 
-@pytest.mark.parametrize("role", ["coordinator", "herder"])
+@pytest.mark.parametrize("role", ["coordinator", "viewer", "herder"])
 def test_filters_naming_another_tenant_return_nothing_of_it(sqlite_api: Api, role: str) -> None:
     api = sqlite_api
     answered = 0

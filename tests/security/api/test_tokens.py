@@ -115,3 +115,37 @@ def test_the_failure_limiter_keeps_no_state_for_good_clients_and_stays_bounded()
     assert wait is not None
     assert 1 <= wait <= 61
     assert limiter.tracked() == 50
+
+
+def test_viewer_is_a_read_only_coordinator(sqlite_api: Api) -> None:
+    """A dashboard's token (Grafana): reads what a coordinator of its okrugs reads, writes
+    nothing, not even an alert acknowledgement."""
+    api = sqlite_api
+    r = api.client.post(
+        "/api/v1/tokens",
+        json={"name": "grafana", "role": "viewer", "okrugs": ["sogety"]},
+        headers=api.as_("admin"),
+    )
+    assert r.status_code == 201, r.text
+    viewer = {"Authorization": f"Bearer {r.json()['token']}"}
+    pastures = api.client.get("/api/v1/pastures", headers=viewer).json()["items"]
+    assert [p["id"] for p in pastures] == ["past-a"]
+    alerts = api.client.get("/api/v1/alerts", headers=viewer).json()["items"]
+    assert [a["id"] for a in alerts] == ["alert-a"]
+    assert api.client.get("/api/v1/pastures/past-b", headers=viewer).status_code == 404
+    assert api.client.get("/api/v1/pastures/grazing", headers=viewer).status_code == 200
+    for method, url, body in (
+        ("PATCH", "/api/v1/pastures/past-a", {"status": "closed"}),
+        ("POST", "/api/v1/alerts/alert-a/ack", None),
+        ("POST", "/api/v1/herds", {"id": "herd-x", "okrug_id": "sogety", "name": "X"}),
+        ("POST", "/api/v1/tokens", {"name": "x", "role": "admin"}),
+    ):
+        response = api.client.request(method, url, json=body, headers=viewer)
+        assert response.status_code == 403, (method, url, response.text)
+    # Scoped like a coordinator's; a herder id makes no sense on it.
+    bad = api.client.post(
+        "/api/v1/tokens",
+        json={"name": "x", "role": "viewer", "herder_id": 1},
+        headers=api.as_("admin"),
+    )
+    assert bad.status_code == 422
