@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import jaylym
@@ -17,6 +17,7 @@ from api.core import problems
 from api.core.bodylimit import BodyLimit
 from api.core.config import ApiConfig
 from api.core.ratelimit import FailureLimiter
+from api.core.textguard import refuse_nul
 from api.grazing.config import GrazingConfig
 from api.routes import (
     alerts,
@@ -153,6 +154,7 @@ def create_app(
         description="Pasture registry, grazing pressure and alerts for Unions of Pasture Users. "
         "Every route except /healthz needs `Authorization: Bearer <token>`; errors are RFC 9457 "
         "problem documents.",
+        dependencies=[Depends(refuse_nul)],
     )
     engine = make_engine(config.database_url)
     app.state.config = config

@@ -29,10 +29,20 @@ class FailureLimiter:
         """Seconds to wait when the client is blocked, else None."""
         now = time.monotonic()
         with self._lock:
+            if client not in self._fails:
+                return None  # no entry for clients that never failed: memory stays bounded
             q = self._trim(client, now)
+            if not q:
+                del self._fails[client]
+                return None
             if len(q) < self.limit:
                 return None
             return max(1, int(q[0] + self.window_s - now) + 1)
+
+    def tracked(self) -> int:
+        """How many clients have failures on record (bounded by `max_clients`)."""
+        with self._lock:
+            return len(self._fails)
 
     def failed(self, client: str) -> None:
         now = time.monotonic()

@@ -1,8 +1,9 @@
-"""Webhook: a signed JSON POST; the receiver-side helper accepts it and rejects tampering."""
+"""Webhook: a signed JSON POST; the receiver-side helper accepts it and rejects tampering.
+
+The verification helper's own refusals (stale timestamps, malformed signatures, key rotation)
+are in tests/security/api/test_webhook_signing.py."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
@@ -14,8 +15,6 @@ from api.alerts.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     SignatureError,
-    sign,
-    signature,
     verify,
 )
 from tests.api.alerts.recorder import Recorder
@@ -69,29 +68,6 @@ def test_signed_post_verifies_and_tampering_is_rejected(
     # A replay with a fresh timestamp but the old signature fails: the timestamp is signed.
     with pytest.raises(SignatureError):
         verify(SECRET, req.body, str(int(ts) + 1), sig)
-
-
-def test_stale_or_future_timestamp_is_rejected() -> None:
-    body = json.dumps({"x": 1}).encode()
-    headers = sign(SECRET, body, timestamp=1_000_000)
-    ts, sig = headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER]
-    verify(SECRET, body, ts, sig, now=1_000_000 + 299)
-    with pytest.raises(SignatureError, match="off"):
-        verify(SECRET, body, ts, sig, now=1_000_000 + 301)
-    with pytest.raises(SignatureError, match="off"):
-        verify(SECRET, body, ts, sig, now=1_000_000 - 301)
-    with pytest.raises(SignatureError, match="missing"):
-        verify(SECRET, body, None, sig, now=1_000_000)
-    with pytest.raises(SignatureError, match="integer"):
-        verify(SECRET, body, "soon", sig, now=1_000_000)
-
-
-def test_key_rotation_on_either_side() -> None:
-    body = b'{"a":1}'
-    ts = 1_700_000_000
-    old, new = signature("old", ts, body), signature("new", ts, body)
-    verify(["new", "old"], body, str(ts), old, now=ts)  # receiver accepts both during rotation
-    verify("new", body, str(ts), f"{old}, {new}", now=ts)  # sender signs with both
 
 
 def test_plain_http_urls_are_refused_by_default() -> None:

@@ -1,16 +1,20 @@
 """Every route, for every role: allowed, or 403 by role, or 404 indistinguishable from a
-missing object. Routes are enumerated from the app, so a new route is covered (and fails
-until its resource has an expected policy below)."""
+missing object. Routes are enumerated from the app itself (every mounted route, whether or
+not the OpenAPI document shows it), and each must be classified in ROUTES below: a new route
+fails `test_every_route_is_classified` until someone writes down who may call it."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, make_api
 
 # Expected policy, written out independently of api/policy.py: resource -> (readers, writers)
 EVERYONE = {"admin", "coordinator", "district", "herder"}
@@ -30,6 +34,54 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "me": (EVERYONE | VIEWER, set()),
     "dlq-messages": ({"admin"}, set()),
     "alerts": (EVERYONE | VIEWER, EVERYONE),  # writing = acknowledging
+    "grazing": (STAFF | VIEWER, set()),
+}
+# Routes anyone may call without a token: the demo page, its assets and the API's own docs
+# (none of them holds data; the page fetches everything through the token-checked API).
+PUBLIC = {
+    ("GET", "/"),
+    ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+    ("MOUNT", "/static"),
+}
+# Every API route -> the resource whose policy (EXPECTED) it falls under. Written out route by
+# route on purpose: a new route, even under an existing prefix, must be classified here.
+V1 = "/api/v1"
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", f"{V1}/me"): "me",
+    ("GET", f"{V1}/config/livestock-units"): "config",
+    **{(m, f"{V1}/okrugs"): "okrugs" for m in ("GET", "POST")},
+    **{(m, f"{V1}/okrugs/{{okrug_id}}"): "okrugs" for m in ("GET", "PATCH", "DELETE")},
+    ("GET", f"{V1}/pastures/grazing"): "grazing",
+    ("GET", f"{V1}/pastures/{{pasture_id}}/grazing"): "grazing",
+    **{(m, f"{V1}/pastures"): "pastures" for m in ("GET", "POST")},
+    ("GET", f"{V1}/pastures/features"): "pastures",
+    ("POST", f"{V1}/pastures/import"): "pastures",
+    **{(m, f"{V1}/pastures/{{pasture_id}}"): "pastures" for m in ("GET", "PATCH", "DELETE")},
+    **{(m, f"{V1}/plan-entries"): "plan-entries" for m in ("GET", "POST")},
+    **{(m, f"{V1}/plan-entries/{{entry_id}}"): "plan-entries" for m in ("GET", "PATCH", "DELETE")},
+    **{(m, f"{V1}/herds"): "herds" for m in ("GET", "POST")},
+    **{(m, f"{V1}/herds/{{herd_id}}"): "herds" for m in ("GET", "PATCH", "DELETE")},
+    **{(m, f"{V1}/herders"): "herders" for m in ("GET", "POST")},
+    **{(m, f"{V1}/herders/{{herder_id}}"): "herders" for m in ("GET", "PATCH", "DELETE")},
+    **{(m, f"{V1}/devices"): "devices" for m in ("GET", "POST")},
+    **{(m, f"{V1}/devices/{{device_id}}"): "devices" for m in ("GET", "PATCH", "DELETE")},
+    ("POST", f"{V1}/devices/{{device_id}}/revoke"): "devices",
+    ("POST", f"{V1}/devices/{{device_id}}/credentials"): "devices",
+    ("GET", f"{V1}/devices/{{device_id}}/track"): "devices",
+    **{(m, f"{V1}/tokens"): "tokens" for m in ("GET", "POST")},
+    **{(m, f"{V1}/tokens/{{token_id}}"): "tokens" for m in ("GET", "DELETE")},
+    ("GET", f"{V1}/positions/latest"): "positions",
+    ("GET", f"{V1}/stations/{{station_id}}/soil"): "stations",
+    ("GET", f"{V1}/dlq-messages"): "dlq-messages",
+    ("GET", f"{V1}/dlq-messages/{{message_id}}"): "dlq-messages",
+    ("GET", f"{V1}/alerts"): "alerts",
+    ("GET", f"{V1}/alerts/{{alert_id}}"): "alerts",
+    ("GET", f"{V1}/alerts/{{alert_id}}/transitions"): "alerts",
+    ("POST", f"{V1}/alerts/{{alert_id}}/ack"): "alerts",
 }
 ROLES = ["admin", "coordinator", "district", "herder", "viewer"]
 STORE_PATHS = ("/api/v1/positions/", "/api/v1/stations/", "/track", "/grazing")
@@ -42,18 +94,34 @@ def needs_store(path: str) -> bool:
 DELETE_ORDER = ["plan-entries", "devices", "tokens", "herds", "pastures", "herders", "okrugs"]
 
 
-def api_routes(api: Api) -> list[tuple[str, str]]:
-    """(method, path template) of every API route, from the app's own OpenAPI document (which
-    FastAPI builds from its routes, so nothing mounted escapes it)."""
-    found = []
-    for path, operations in api.app.openapi()["paths"].items():
-        if path.startswith("/api/v1/"):
-            found += [(method.upper(), path) for method in sorted(operations)]
+def mounted_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of everything the app answers, from its routing table (not from the
+    OpenAPI document, which leaves out routes hidden from it). Mounts are ("MOUNT", path)."""
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        methods = context.methods or {"MOUNT"}
+        found |= {(method, context.path) for method in methods if method != "HEAD"}
     return found
 
 
-def resource_of(path: str) -> str:
-    return path.split("/")[3]
+def api_routes(api: Api) -> list[tuple[str, str]]:
+    """(method, path template) of every route that is not public."""
+    return sorted(mounted_routes(api.app) - PUBLIC)
+
+
+def test_every_route_is_classified(sqlite_api: Api) -> None:
+    """Fails when a route is added (or removed) without updating ROUTES / PUBLIC."""
+    mounted = mounted_routes(sqlite_api.app)
+    unclassified = mounted - PUBLIC - ROUTES.keys()
+    assert not unclassified, f"classify these routes in ROUTES or PUBLIC: {sorted(unclassified)}"
+    assert ROUTES.keys() | PUBLIC == mounted, f"gone: {sorted(ROUTES.keys() - mounted)}"
+    assert set(ROUTES.values()) <= EXPECTED.keys()
+    documented = {
+        (method.upper(), path)
+        for path, ops in sqlite_api.app.openapi()["paths"].items()
+        for method in ops
+    }
+    assert documented == ROUTES.keys() | {("GET", "/healthz")}, "API routes must be documented"
 
 
 def ids(api: Api, side: str) -> dict[str, Any]:
@@ -124,7 +192,7 @@ def without_instance(response: Any) -> dict[str, Any]:
 def order_key(item: tuple[str, str]) -> tuple[int, int, str]:
     method, path = item
     if method == "DELETE":
-        return (2, DELETE_ORDER.index(resource_of(path)), path)
+        return (2, DELETE_ORDER.index(ROUTES[item]), path)
     return (0 if method == "GET" else 1, 0, path)
 
 
@@ -134,8 +202,7 @@ def test_every_route_for_role(api: Api, role: str) -> None:
     assert len(routes) >= 35, "routes went missing"
     checked = 0
     for method, template in routes:
-        resource = resource_of(template)
-        assert resource in EXPECTED, f"no expected policy for new resource {resource!r}"
+        resource = ROUTES[(method, template)]
         readers, writers = EXPECTED[resource]
         allowed = role in (readers if method == "GET" else writers)
         params = set(re.findall(r"\{(\w+)\}", template))
@@ -189,14 +256,87 @@ def test_every_route_for_role(api: Api, role: str) -> None:
         assert herd["composition"]["cattle"] == 30
 
 
-def test_every_route_needs_a_token(sqlite_api: Api) -> None:
-    for method, template in api_routes(sqlite_api):
-        path = fill(template, ids(sqlite_api, "a"))
-        r = sqlite_api.client.request(method, path)
-        assert r.status_code == 401, f"{method} {template}"
-        assert r.headers["www-authenticate"] == "Bearer"
-        assert r.json()["status"] == 401
-    assert sqlite_api.client.get("/healthz").status_code == 200
+def test_every_route_needs_a_token(tmp_path: Path) -> None:
+    """No token, a malformed header, a well-formed unknown token and a revoked one: 401 on
+    every non-public route (the failure limit is raised so the 429 does not mask a 401)."""
+    api = make_api(f"sqlite:///{tmp_path / 'api.db'}", tmp_path, auth_fail_limit=100_000)
+    admin = api.as_("admin")
+    revoked = api.client.post(
+        "/api/v1/tokens", json={"name": "gone", "role": "admin"}, headers=admin
+    ).json()
+    gone = api.client.delete(f"/api/v1/tokens/{revoked['id']}", headers=admin)
+    assert gone.status_code == 204
+    bad_headers: list[dict[str, str]] = [
+        {},
+        {"Authorization": "Basic YWRtaW46YWRtaW4="},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer jly_" + "A" * 43},
+        {"Authorization": f"Bearer {revoked['token']}"},
+        {"Authorization": f"Bearer {api.world.tokens['admin']}x"},
+    ]
+    routes = api_routes(api)
+    assert len(routes) == len(ROUTES)
+    for method, template in routes:
+        path = fill(template, ids(api, "a"))
+        for headers in bad_headers:
+            r = api.client.request(method, path, headers=headers)
+            where = f"{method} {template} with {headers}"
+            assert r.status_code == 401, f"{where}: {r.status_code}"
+            assert r.headers["www-authenticate"] == "Bearer", where
+            assert r.headers["content-type"] == "application/problem+json", where
+            assert r.json()["status"] == 401
+    for method, path in sorted(PUBLIC - {("MOUNT", "/static")}):
+        assert api.client.request(method, path).status_code == 200, path
+    # The public assets are code, not data: no registry or telemetry content in them.
+    for asset in ("/static/app.js", "/static/app.css"):
+        r = api.client.get(asset)
+        assert r.status_code == 200, asset
+        assert "sogety" not in r.text, asset
+        assert "collar-a" not in r.text, asset
+    api.client.close()
+    api.app.state.engine.dispose()
+
+
+# Filters and formats that name the other tenant's objects: the answer is an empty (or
+# own-tenant-only) list, never the other tenant's rows.
+FOREIGN_QUERIES = [
+    "/api/v1/alerts?okrug=tau",
+    "/api/v1/alerts?herd=herd-b",
+    "/api/v1/alerts?pasture=past-b",
+    "/api/v1/alerts?okrug=sogety,tau&state=open,acknowledged,resolved",
+    "/api/v1/alerts?herd=herd-a,herd-b",
+    "/api/v1/pastures/grazing?format=geojson",
+    "/api/v1/pastures/grazing?format=json",
+    "/api/v1/pastures/features",
+    "/api/v1/positions/latest",
+    "/api/v1/devices?limit=500",
+]
+
+
+@pytest.mark.parametrize("role", ["coordinator", "viewer", "herder"])
+def test_filters_naming_another_tenant_return_nothing_of_it(sqlite_api: Api, role: str) -> None:
+    api = sqlite_api
+    answered = 0
+    for path in FOREIGN_QUERIES:
+        r = api.client.get(path, headers=api.as_(role))
+        if r.status_code == 403:  # herders may not read grazing or pasture geometry at all
+            assert role == "herder", path
+            assert "/pastures/" in path, path
+            continue
+        assert r.status_code == 200, f"{role} {path}: {r.status_code} {r.text}"
+        answered += 1
+        body = r.json()
+        items = body.get("items", body.get("features", []))
+        for item in items:
+            text = json.dumps(item)
+            for hidden in HIDDEN_TEXT[role]:
+                assert hidden not in text, f"{role} {path} shows {hidden!r}: {text}"
+    assert answered >= 6
+    # The own tenant's alert is still found through the same filters: they do filter.
+    r = api.client.get("/api/v1/alerts?herd=herd-a,herd-b", headers=api.as_(role))
+    assert [a["id"] for a in r.json()["items"]] == ["alert-a"]
+    grazing = api.client.get("/api/v1/pastures/grazing?format=geojson", headers=api.as_("admin"))
+    assert {f["id"] for f in grazing.json()["features"]} == {"past-a", "past-b"}
 
 
 def test_lists_show_only_what_the_role_may_see(sqlite_api: Api) -> None:

@@ -1,14 +1,18 @@
-"""Tokens: opaque, hashed at rest, shown once, revocable; failed auth is rate-limited."""
+"""Tokens: opaque, hashed at rest, shown once, revocable; failed auth is rate-limited (429 with
+Retry-After, per client). Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from api.core.ratelimit import FailureLimiter
 from jaylym.registry.models import ApiToken
-from tests.api.conftest import Api, make_api
+from jaylym.registry.tokens import hash_token
+from tests.api.conftest import PEPPER, Api, make_api
 
 
 def test_token_is_shown_once_and_stored_only_as_hash(api: Api) -> None:
@@ -25,6 +29,16 @@ def test_token_is_shown_once_and_stored_only_as_hash(api: Api) -> None:
         row = s.scalars(select(ApiToken).where(ApiToken.id == r.json()["id"])).one()
         stored = [str(v) for v in vars(row).values()]
     assert all(token not in v for v in stored)
+    # The raw table, read past the ORM, on SQLite and PostgreSQL: no token of any role, nor
+    # its secret part, nor a plain unpeppered digest of it, is anywhere in any column.
+    with api.app.state.engine.connect() as conn:
+        raw = repr(conn.execute(text("SELECT * FROM api_token")).all())
+    assert raw.count("jly_") <= len(api.world.tokens) + 1  # display prefixes only
+    for plain in [token, *api.world.tokens.values()]:
+        secret = plain.removeprefix("jly_")
+        assert secret[8:] not in raw
+        assert hashlib.sha256(plain.encode()).hexdigest() not in raw
+        assert hash_token(plain, PEPPER) in raw  # the peppered digest is what is kept
     listed = api.client.get("/api/v1/tokens", headers=api.as_("admin")).text
     assert token not in listed
     me = api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
@@ -83,6 +97,24 @@ def test_repeated_failed_auth_is_rate_limited_per_client(tmp_path: Path) -> None
 
     other = TestClient(api.app, client=("10.0.0.9", 5000))
     assert other.get("/api/v1/me", headers=api.as_("admin")).status_code == 200
+
+
+def test_the_failure_limiter_keeps_no_state_for_good_clients_and_stays_bounded() -> None:
+    """Every request asks the limiter; only failures may cost memory, and a spray of failing
+    addresses is capped at `max_clients` (the oldest offenders are forgotten first)."""
+    limiter = FailureLimiter(limit=3, window_s=60, max_clients=50)
+    for i in range(500):
+        assert limiter.retry_after(f"10.1.{i // 250}.{i % 250}") is None
+    assert limiter.tracked() == 0
+    for i in range(500):
+        limiter.failed(f"10.2.{i // 250}.{i % 250}")
+    assert limiter.tracked() == 50
+    for _ in range(3):
+        limiter.failed("10.9.9.9")
+    wait = limiter.retry_after("10.9.9.9")
+    assert wait is not None
+    assert 1 <= wait <= 61
+    assert limiter.tracked() == 50
 
 
 def test_viewer_is_a_read_only_coordinator(sqlite_api: Api) -> None:
