@@ -33,10 +33,10 @@ from jaylym.models import PositionReading
 from jaylym.registry.db import make_engine
 from jaylym.registry.migrate import upgrade
 from jaylym.store.sqlite import SqliteStore
-from tests.api.alerts.recorder import Recorder, Reply, recording_server
 from tests.api.alerts.runtime.conftest import PROVIDER_OK
 from tests.api.alerts.runtime.test_service import offline_hooks, silent_station
 from tests.api.alerts.runtime.world import MIN, centre, seed
+from tests.recording_http import Recorder, Reply, recording_server
 
 JAYLYM = Path(sys.executable).with_name("jaylym")
 TELEGRAM = "/bot"  # the Bot API's path prefix on the recorder

@@ -20,8 +20,8 @@ from api.alerts.delivery_log import SqlDeliveryLog
 from api.alerts.recipients import Endpoint, Recipient
 from api.alerts.setup import build_channels
 from jaylym.settings import Settings
-from tests.api.alerts.recorder import Reply, recording_server
 from tests.api.alerts.samples import alert
+from tests.recording_http import Reply, recording_server
 
 OUTAGE = timedelta(minutes=10)
 AFTER = timedelta(minutes=30)  # driven on after recovery: nothing more may be sent

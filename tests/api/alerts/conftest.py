@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from api.alerts.delivery_log import SqlDeliveryLog
-from tests.api.alerts.recorder import Recorder, recording_server
+from tests.recording_http import Recorder, recording_server
 
 
 @pytest.fixture

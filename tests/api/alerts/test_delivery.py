@@ -14,8 +14,8 @@ from api.alerts.delivery import Deliverer, RetryPolicy
 from api.alerts.delivery_log import NewDelivery, SqlDeliveryLog
 from api.alerts.model import Transition
 from api.alerts.recipients import Endpoint, Recipient, recipients_for
-from tests.api.alerts.recorder import Recorder, Reply
 from tests.api.alerts.samples import alert
+from tests.recording_http import Recorder, Reply
 
 SECRET = "s3cret"
 FAST = RetryPolicy(max_attempts=6, base_s=0.1, max_backoff_s=2.0, max_retry_after_s=5.0)
@@ -315,7 +315,7 @@ def test_log_add_keeps_new_rows_and_skips_known_keys(delivery_log: SqlDeliveryLo
 
 
 def test_a_slow_endpoint_does_not_hold_back_the_others(delivery_log: SqlDeliveryLog) -> None:
-    from tests.api.alerts.recorder import recording_server
+    from tests.recording_http import recording_server
 
     with recording_server() as slow, recording_server() as fast:
         slow.default = Reply(200, {"ok": True}, delay_s=1.5)

@@ -12,8 +12,8 @@ from api.alerts.delivery import Deliverer, RetryPolicy
 from api.alerts.delivery_log import SqlDeliveryLog
 from api.alerts.recipients import Endpoint, Recipient
 from api.alerts.segments import segment_info
-from tests.api.alerts.recorder import Recorder, Reply
 from tests.api.alerts.samples import alert
+from tests.recording_http import Recorder, Reply
 
 FAST = RetryPolicy(max_attempts=4, base_s=0.05, max_backoff_s=0.2)
 

@@ -17,8 +17,8 @@ from api.alerts.signing import (
     SignatureError,
     verify,
 )
-from tests.api.alerts.recorder import Recorder
 from tests.api.alerts.samples import alert
+from tests.recording_http import Recorder
 
 SECRET = "webhook-secret-for-tests"
 

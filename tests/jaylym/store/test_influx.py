@@ -14,7 +14,7 @@ from jaylym.store.base import Point, StoreError, StoreRejected, StoreUnavailable
 from jaylym.store.influx import InfluxStore
 from tests.jaylym.store.builders import T0, pos, soil
 from tests.jaylym.store.conftest import influx_store
-from tests.jaylym.store.recording_http import Answer, Recorder, recording_server
+from tests.recording_http import Recorder, Reply, recording_server
 
 pytestmark = pytest.mark.influx
 MIN = 60_000
@@ -28,6 +28,7 @@ class Sleeps(list[float]):
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     with recording_server() as rec:
+        rec.default = Reply(204, b"")  # what influxd answers to a write
         yield rec
 
 
@@ -178,9 +179,9 @@ def test_username_password_and_plain_bodies(recorder: Recorder) -> None:
 def test_5xx_and_429_are_retried_then_succeed(recorder: Recorder) -> None:
     sleeps = Sleeps()
     recorder.script = [
-        Answer(503, '{"error":"overloaded"}'),
-        Answer(429, '{"error":"slow down"}'),
-        Answer(500, '{"error":"timeout"}'),
+        Reply(503, '{"error":"overloaded"}'),
+        Reply(429, '{"error":"slow down"}'),
+        Reply(500, '{"error":"timeout"}'),
     ]
     store = _store(recorder.url, sleeps, retries=3, retry_backoff_s=1.0)
     store.write([pos(ts=T0)])
@@ -196,7 +197,7 @@ def test_5xx_and_429_are_retried_then_succeed(recorder: Recorder) -> None:
 
 def test_retries_are_bounded_then_unavailable(recorder: Recorder) -> None:
     sleeps = Sleeps()
-    recorder.default = Answer(502, "<html>bad gateway</html>")
+    recorder.default = Reply(502, "<html>bad gateway</html>")
     store = _store(recorder.url, sleeps, retries=2)
     with pytest.raises(StoreUnavailable, match=r"after 3 attempts: HTTP 502"):
         store.write([pos(ts=T0)])
@@ -205,7 +206,7 @@ def test_retries_are_bounded_then_unavailable(recorder: Recorder) -> None:
 
 
 def test_a_slow_server_times_out_into_unavailable(recorder: Recorder) -> None:
-    recorder.default = Answer(204, delay_s=1.0)
+    recorder.default = Reply(204, b"", delay_s=1.0)
     store = _store(recorder.url, Sleeps(), retries=1, timeout_s=0.2)
     with pytest.raises(StoreUnavailable, match="Timeout"):
         store.write([pos(ts=T0)])
@@ -225,7 +226,7 @@ def test_4xx_is_rejected_at_once_with_the_message(
     recorder: Recorder, status: int, body: str
 ) -> None:
     sleeps = Sleeps()
-    recorder.default = Answer(status, body)
+    recorder.default = Reply(status, body)
     store = _store(recorder.url, sleeps)
     with pytest.raises(StoreRejected, match=f"HTTP {status}") as err:
         store.write([pos(ts=T0)])
@@ -237,10 +238,10 @@ def test_4xx_is_rejected_at_once_with_the_message(
 
 
 def test_queries_bind_every_value(recorder: Recorder) -> None:
-    recorder.default = Answer(200, '{"results":[{"statement_id":0},{"statement_id":1}]}')
+    recorder.default = Reply(200, '{"results":[{"statement_id":0},{"statement_id":1}]}')
     store = _store(recorder.url)
     store.device_readings("c-001", T0, T0 + MIN)
-    recorder.default = Answer(200, '{"results":[{"statement_id":0}]}')
+    recorder.default = Reply(200, '{"results":[{"statement_id":0}]}')
     store.query_points("pasture_state", T0, T0 + MIN, {"pasture": "p' OR 1=1; DROP"})
 
     first, second = recorder.requests
@@ -261,8 +262,8 @@ def test_queries_bind_every_value(recorder: Recorder) -> None:
 
 def test_a_missing_bucket_that_cannot_be_created_says_both(recorder: Recorder) -> None:
     recorder.script = [
-        Answer(404, '{"error":"database not found: \\"pilot\\""}'),
-        Answer(403, '{"error":"CREATE DATABASE is not supported"}'),
+        Reply(404, '{"error":"database not found: \\"pilot\\""}'),
+        Reply(403, '{"error":"CREATE DATABASE is not supported"}'),
     ]
     store = _store(recorder.url, database="pilot")
     with pytest.raises(StoreRejected, match=r"database not found.*creating it failed") as err:
@@ -287,7 +288,7 @@ def test_chunks_of_one_series_are_merged(recorder: Recorder) -> None:
         _series([[T0, 43.0, 77.0, 1, ""]], partial=True),
         _series([[T0 + 1, 43.1, 77.1, 2, "hdop"]]),
     ]
-    recorder.default = Answer(200, "\n".join(chunks) + "\n")
+    recorder.default = Reply(200, "\n".join(chunks) + "\n")
     store = _store(recorder.url)
     got = store.positions(T0, T0 + 10)
     assert [(r.ts_ms, r.seq, r.flags) for r in got["c-001"]] == [
@@ -298,7 +299,7 @@ def test_chunks_of_one_series_are_merged(recorder: Recorder) -> None:
 
 
 def test_a_truncated_answer_is_an_error_not_a_short_list(recorder: Recorder) -> None:
-    recorder.default = Answer(200, _series([[T0, 43.0, 77.0, 1, ""]], partial=True))
+    recorder.default = Reply(200, _series([[T0, 43.0, 77.0, 1, ""]], partial=True))
     store = _store(recorder.url)
     with pytest.raises(StoreError, match="truncated"):
         store.positions(T0, T0 + 10)
@@ -314,7 +315,7 @@ def test_batches_go_in_order_and_the_first_failure_stops_the_rest(recorder: Reco
     assert [len(r.text.splitlines()) for r in recorder.requests] == [5, 5, 5, 5, 3]
 
     recorder.requests.clear()
-    recorder.script = [Answer(204), Answer(400, '{"error":"partial write: dropped=1"}')]
+    recorder.script = [Reply(204, b""), Reply(400, '{"error":"partial write: dropped=1"}')]
     with pytest.raises(StoreRejected, match="dropped=1"):
         store.write(batch)
     assert len(recorder.requests) == 2  # batches 3 to 5 were never sent

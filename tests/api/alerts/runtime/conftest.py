@@ -20,8 +20,8 @@ from jaylym.registry.db import make_engine
 from jaylym.registry.migrate import upgrade
 from jaylym.settings import Settings
 from jaylym.store.sqlite import SqliteStore
-from tests.api.alerts.recorder import Recorder, Reply, recording_server
 from tests.api.alerts.runtime.world import PEPPER, World, seed
+from tests.recording_http import Recorder, Reply, recording_server
 
 LU = {"cattle": 1.0, "horse": 1.25, "sheep": 0.2, "goat": 0.15, "camel": 1.25}
 

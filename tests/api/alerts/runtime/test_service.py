@@ -11,9 +11,9 @@ from sqlalchemy import select
 from api.alerts.engine.tables import alerts
 from jaylym.models import SoilReading
 from jaylym.store.sqlite import SqliteStore
-from tests.api.alerts.recorder import Recorder
 from tests.api.alerts.runtime.conftest import Wired
 from tests.api.alerts.runtime.world import DAY
+from tests.recording_http import Recorder
 
 
 def silent_station(store: SqliteStore) -> None:

@@ -1,11 +1,13 @@
 """A real local HTTP server that records every request and answers from a script.
 
-Stands in for the SMS gateway, the Telegram Bot API and webhook receivers: the channels speak
-real HTTP to it over loopback, nothing in the client is mocked.
+Stands in for the SMS gateway, the Telegram Bot API and webhook receivers, and for an InfluxDB
+that fails on demand (retries, timeouts, partial writes a real influxd will not produce when
+asked): the clients speak real HTTP to it over loopback, nothing in them is mocked.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -20,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 @dataclass
 class Reply:
     status: int = 200
-    body: Any = field(default_factory=lambda: {"ok": True})
+    body: Any = field(default_factory=lambda: {"ok": True})  # str/bytes as is, else JSON
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0  # answer late, to make the client time out
 
@@ -33,6 +35,13 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     at: float  # time.monotonic() when the request arrived
+
+    @property
+    def text(self) -> str:
+        raw = self.body
+        if self.headers.get("content-encoding") == "gzip":
+            raw = gzip.decompress(raw)
+        return raw.decode()
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -94,11 +103,12 @@ def _handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
             reply = recorder._next(parts.path)
             if reply.delay_s:
                 time.sleep(reply.delay_s)
-            payload = (
-                reply.body
-                if isinstance(reply.body, bytes)
-                else json.dumps(reply.body, ensure_ascii=False).encode()
-            )
+            if isinstance(reply.body, bytes):
+                payload = reply.body
+            elif isinstance(reply.body, str):
+                payload = reply.body.encode()
+            else:
+                payload = json.dumps(reply.body, ensure_ascii=False).encode()
             try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
