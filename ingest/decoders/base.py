@@ -46,6 +46,10 @@ class Decoder(Protocol):
 def parse_json(payload: bytes) -> Any:
     """JSON or `Rejected(MALFORMED_JSON)`; hostile nesting depth is a rejection too."""
     try:
+        if payload[:1] == b"{" and payload[1:2] != b"\x00":
+            # What `json.loads(bytes)` does for an object (its encoding sniffing says UTF-8
+            # whenever the first two bytes are not NUL and no BOM), minus the sniffing.
+            return json.loads(payload.decode("utf-8", "surrogatepass"))
         return json.loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected(Reason.MALFORMED_JSON, str(exc)) from None
