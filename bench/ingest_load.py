@@ -46,6 +46,7 @@ class IngestProcs:
     profiled: bool = False
 
     counters: dict[str, float] = field(default_factory=dict)
+    cpu_s: list[float] = field(default_factory=list)
 
     def sample_counters(self) -> None:
         """The ingest's own counts (received, stored, duplicates, rejected), summed over the
@@ -67,6 +68,11 @@ class IngestProcs:
         """VmHWM is the kernel's own high-water mark: read it just before the process ends."""
         self.peak_rss_mib = [_vm_hwm_mib(pid) for pid in self.pids()]
 
+    def sample_cpu(self) -> None:
+        """CPU seconds (user + system) each process has used so far: on a machine shared with
+        other work, CPU per message is the figure that other work disturbs least."""
+        self.cpu_s = [_cpu_seconds(pid) for pid in self.pids()]
+
     def stop(self) -> None:
         for pid in self.pids():
             with suppress(ProcessLookupError):
@@ -85,6 +91,15 @@ def _child_pid(pid: int) -> int | None:
     except OSError:
         return None
     return int(children[0]) if children else None
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    # utime and stime, fields 14 and 15 of proc(5), counted here after the ")" of the name
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _vm_hwm_mib(pid: int) -> float:
@@ -187,11 +202,15 @@ def burst(
     create_db(influx_url, database)
     with ingest(work, broker, influx_url, database, spec, processes,
                 profile_to=profile_to) as procs:  # fmt: skip
+        procs.sample_cpu()
+        idle_cpu = sum(procs.cpu_s)  # start-up, before the burst
         started = time.monotonic()
         load = rawpub.run(spec)
         sent = int(load["sent"])
         stored, reached = wait_for_count(influx_url, database, sent, timeout=timeout)
         elapsed = reached - started
+        procs.sample_cpu()
+        burst_cpu = sum(procs.cpu_s) - idle_cpu
         time.sleep(0.5)  # a second look: more than `sent` would mean doubles
         stored = count(influx_url, database)
     return {
@@ -204,6 +223,7 @@ def burst(
         "seconds": round(elapsed, 3),
         "rate": sent / elapsed if stored == sent else 0.0,
         "publish_rate": load["publish_rate"],
+        "cpu_us_per_msg": burst_cpu / sent * 1e6 if sent else float("nan"),
         "peak_rss_mib": procs.peak_rss_mib,
         "ingest_counters": procs.counters,
     }

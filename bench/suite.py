@@ -102,7 +102,8 @@ class Run:
 
 
 def _brief(row: dict[str, Any]) -> str:
-    keys = ("rate", "zero_loss", "p50_ms", "p99_ms", "total_s", "peak_rss_mib", "wall_s")
+    keys = ("rate", "zero_loss", "cpu_us_per_msg", "p50_ms", "p99_ms", "total_s",
+            "peak_rss_mib", "wall_s")  # fmt: skip
     return ", ".join(f"{k}={_fmt(row[k])}" for k in keys if k in row)
 
 
