@@ -243,10 +243,18 @@ class Consumer:
 
     def _flag(self, item: Item) -> Item:
         """The item with its quality flags (the same object when none applies: the usual)."""
-        flagged = tuple(
-            self.positions.flag(r) if isinstance(r, PositionReading) else self.soil.flag(r)
-            for r in item.readings
-        )
+        flagged: tuple[Reading, ...]
+        if len(item.readings) == 1 and isinstance(item.readings[0], PositionReading):
+            fix = item.readings[0]  # a collar fix, nearly every message: the short way
+            checked = self.positions.flag(fix)
+            if checked is fix:
+                return item
+            flagged = (checked,)
+        else:
+            flagged = tuple(
+                self.positions.flag(r) if isinstance(r, PositionReading) else self.soil.flag(r)
+                for r in item.readings
+            )
         changed = False
         for before, reading in zip(item.readings, flagged, strict=True):
             if reading is not before:

@@ -76,8 +76,10 @@ class PositionFlagger:
                 speed = moved / ((reading.ts_ms - prev.ts_ms) / 1000)
                 if moved > JITTER_M and speed > self.max_speed_ms:
                     flags.add(PositionFlag.SPEED)
-            if prev is None or reading.ts_ms > prev.ts_ms:
+            if prev is None:
                 self._last[reading.device_id] = _Fix(reading.ts_ms, reading.lat, reading.lon)
+            elif later:  # in place: one fix per device, owned here
+                prev.ts_ms, prev.lat, prev.lon = reading.ts_ms, reading.lat, reading.lon
         if not flags:
             return reading
         return dataclasses.replace(reading, flags=reading.flags | frozenset(flags))
