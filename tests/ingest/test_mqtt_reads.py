@@ -5,6 +5,7 @@ a socket pair stands in for the connection, so every split is exact."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import struct
 from collections.abc import Iterator
@@ -61,13 +62,14 @@ def test_packets_split_anywhere_and_batched_arrive_whole_and_in_order(
         for i in range(40)
     )  # fmt: skip
     cuts = [0, 1, 2, 3, 7, 50, 51, 400, 401, 402, 1500, len(stream)]
-    for start, end in zip(cuts, cuts[1:], strict=False):
+    for start, end in itertools.pairwise(cuts):
         broker.sendall(stream[start:end])
         assert transport.client.loop_read() == paho.MQTT_ERR_SUCCESS
     assert [m.topic for m in got] == [f"pasture/v1/o/collar/c-{i:03d}/telemetry" for i in range(40)]
     assert [m.qos for m in got] == [1 if i % 4 else 0 for i in range(40)]
     assert [m.mid for m in got if m.qos] == [i + 1 for i in range(40) if i % 4]
-    assert got[3].payload == b'{"n":3}' + big and got[1].payload == b'{"n":1}'
+    assert got[3].payload == b'{"n":3}' + big
+    assert got[1].payload == b'{"n":1}'
 
 
 def test_a_topic_that_is_not_utf8_is_handed_over_not_fatal(
