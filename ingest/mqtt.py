@@ -79,6 +79,8 @@ RECV_CHUNK = 256 * 1024
 _PUBACK = struct.Struct("!BBH")
 _PUBACK_BYTE = 0x40
 # The paho internals `_FastClient` builds on; with another paho it falls back to plain paho.
+# (Its attributes `_in_packet`, `_msgtime_mutex` and `_rbuf`'s socket `_sock` are set per
+# instance: tests/ingest/test_mqtt_reads.py drives them against the installed paho.)
 _PAHO_HOOKS = ("_sock_recv", "_packet_read", "_packet_queue", "_loop_rc_handle", "_handle_publish")
 
 
@@ -88,7 +90,8 @@ class _FastClient(paho.Client):
 
     - paho reads each packet with three `recv` calls (command byte, length byte(s), body) and
       goes back to `select` after every packet. Here `recv` fills a buffer in large chunks and
-      `loop_read` handles every whole packet the buffer holds before paho selects again.
+      `loop_read` handles every whole packet the buffer holds before paho selects again
+      (PUBLISHes parsed in place, `_take_publishes`; the rest through paho's reader).
     - `ack()` queues one 4-byte PUBACK and wakes the network thread through its socket pair,
       per message. `ack_many` queues a batch's PUBACKs as one write and wakes it once.
     - For an MQTT 3.1.1 PUBLISH at QoS 0 or 1, paho builds a message object, formats a debug
@@ -137,14 +140,56 @@ class _FastClient(paho.Client):
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         rc = super().loop_read(max_packets)
-        # `select` cannot see what is already in the buffer: handle it all now. Each
-        # `_packet_read` consumes at least one buffered byte, so this ends.
+        # `select` cannot see what is already in the buffer: handle it all now. Each round
+        # consumes at least one buffered byte, so this ends.
         while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._buffered():
-            rc = self._packet_read()
+            if self._in_packet["command"] == 0 and self._take_publishes():
+                continue
+            rc = self._packet_read()  # anything else, or a packet paho is half-way through
             if rc > 0:
                 return self._loop_rc_handle(rc)
             rc = MQTTErrorCode.MQTT_ERR_SUCCESS
         return rc
+
+    def _take_publishes(self) -> bool:
+        """Hand over the whole QoS 0/1 PUBLISH packets at the front of the buffer, parsed in
+        place (paho's `_packet_read` costs a fresh packet dict and two lock round trips per
+        packet). Stops at the first packet that is anything else, incomplete or malformed,
+        which paho's own code then reads. True when it handed over at least one."""
+        handler = self.on_publish_raw
+        if handler is None or self._protocol != paho.MQTTv311:
+            return False
+        buf, pos, end = self._rbuf, self._rpos, len(self._rbuf)
+        start = pos
+        while pos + 2 <= end:
+            command = buf[pos]
+            qos = (command >> 1) & 3
+            if command & 0xF0 != 0x30 or qos > 1:
+                break
+            length = shift = 0
+            i = pos + 1
+            while i < end and i <= pos + 4:
+                byte = buf[i]
+                i += 1
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    break
+            else:
+                break  # the length is not all here (or too long: paho refuses it)
+            if buf[i - 1] & 0x80 or i + length > end or length < 2:
+                break
+            topic_end = i + 2 + (buf[i] << 8 | buf[i + 1])
+            if topic_end == i + 2 or topic_end + 2 * qos > i + length:
+                break  # malformed: paho says so in its own way
+            mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
+            pos = self._rpos = i + length
+            handler(buf[i + 2 : topic_end], buf[topic_end + 2 * qos : pos], mid, qos)
+        if pos == start:
+            return False
+        with self._msgtime_mutex:
+            self._last_bytes_received = paho.time_func()
+        return True
 
     def ack_many(self, mids: Sequence[int]) -> None:
         if mids:
@@ -152,7 +197,7 @@ class _FastClient(paho.Client):
             self._packet_queue(_PUBACK_BYTE, packet, 0, 0)
 
 
-_FAST = all(hasattr(paho.Client, name) for name in _PAHO_HOOKS)
+_FAST = all(hasattr(paho.Client, name) for name in _PAHO_HOOKS) and hasattr(paho, "time_func")
 
 
 class PahoTransport:

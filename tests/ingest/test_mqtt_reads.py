@@ -1,6 +1,7 @@
 """The ingest's paho client reads in large chunks and hands PUBLISH packets over without
 paho's message objects (ingest/mqtt.py `_FastClient`): packets split anywhere across reads,
-several in one read, a topic that is not UTF-8, and PUBACKs batched into one write. No broker:
+several in one read, other packets among them, a topic that is not UTF-8, and PUBACKs
+batched into one write. No broker:
 a socket pair stands in for the connection, so every split is exact."""
 
 from __future__ import annotations
@@ -56,11 +57,13 @@ def test_packets_split_anywhere_and_batched_arrive_whole_and_in_order(
 ) -> None:
     transport, broker, got = wired
     big = b"x" * 300  # a two-byte remaining length
-    stream = b"".join(
+    packets = [
         publish(f"pasture/v1/o/collar/c-{i:03d}/telemetry".encode(), i + 1, b'{"n":%d}' % i + (
             big if i % 3 == 0 else b""), qos=1 if i % 4 else 0)
         for i in range(40)
-    )  # fmt: skip
+    ]  # fmt: skip
+    packets.insert(20, b"\xd0\x00")  # a PINGRESP among them: paho's own reader takes it
+    stream = b"".join(packets)
     cuts = [0, 1, 2, 3, 7, 50, 51, 400, 401, 402, 1500, len(stream)]
     for start, end in itertools.pairwise(cuts):
         broker.sendall(stream[start:end])
