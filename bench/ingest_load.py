@@ -1,13 +1,22 @@
 """The ingest under load: 1 or N processes (shared subscription), a burst for throughput,
-a paced load with a latency probe, peak RSS of each process.
+a paced load with a latency probe, peak RSS and CPU of each process.
 
 Every run gets its own database and its own client ids on a broker of its own (the caller
 starts one per run): a persistent session left behind by an earlier run would make the
 broker queue every later message for it and slow the runs that follow.
+
+`jaylym bench` uses `burst` and `paced`; on its own it runs one of each on servers of its
+own, for trying a setting (it replaces the former bench/ingest_e2e.py):
+
+    .venv/bin/python -m bench.ingest_load --messages 50000 --processes 1 --rate 1000
+    .venv/bin/python -m bench.ingest_load --protocol 5 --batch-max 1000
+    .venv/bin/python -m bench.ingest_load --static   # no registry: static devices, memory ledger
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import signal
@@ -46,6 +55,7 @@ class IngestProcs:
     profiled: bool = False
 
     counters: dict[str, float] = field(default_factory=dict)
+    cpu_s: list[float] = field(default_factory=list)
 
     def sample_counters(self) -> None:
         """The ingest's own counts (received, stored, duplicates, rejected), summed over the
@@ -67,6 +77,11 @@ class IngestProcs:
         """VmHWM is the kernel's own high-water mark: read it just before the process ends."""
         self.peak_rss_mib = [_vm_hwm_mib(pid) for pid in self.pids()]
 
+    def sample_cpu(self) -> None:
+        """CPU seconds (user + system) each process has used so far: on a machine shared with
+        other work, CPU per message is the figure that other work disturbs least."""
+        self.cpu_s = [_cpu_seconds(pid) for pid in self.pids()]
+
     def stop(self) -> None:
         for pid in self.pids():
             with suppress(ProcessLookupError):
@@ -85,6 +100,15 @@ def _child_pid(pid: int) -> int | None:
     except OSError:
         return None
     return int(children[0]) if children else None
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    # utime and stime, fields 14 and 15 of proc(5), counted here after the ")" of the name
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _vm_hwm_mib(pid: int) -> float:
@@ -114,6 +138,8 @@ def ingest(
     processes: int,
     *,
     profile_to: Path | None = None,
+    env_extra: dict[str, str] | None = None,
+    static: bool = False,
 ) -> Iterator[IngestProcs]:
     """`processes` processes of `jaylym ingest` subscribed (as one shared group when more
     than one) over a fresh registry that knows the run's devices; healthy on return; stopped
@@ -133,9 +159,13 @@ def ingest(
             "JAYLYM_INGEST_METRICS_PORT": str(port),
             "JAYLYM_LOG_LEVEL": os.environ.get("JAYLYM_BENCH_INGEST_LOG_LEVEL", "warning"),
         }  # fmt: skip
+        env.update(env_extra or {})
         if processes > 1:
             env["JAYLYM_INGEST_SHARED_GROUP"] = f"bench-{run}"
         argv = [sys.executable, "-m", "jaylym", "ingest"]
+        if static:
+            argv = [sys.executable, "-m", "bench.ingest_load", "--worker",
+                    f"--devices={spec.connections}"]  # fmt: skip
         if profile_to is not None and index == 0:
             argv = _py_spy(profile_to) + argv
         log = work / f"ingest-{run}-{index}.log"
@@ -179,19 +209,23 @@ def _py_spy(out: Path) -> list[str]:
 
 def burst(
     work: Path, broker: Mosquitto, influx_url: str, spec: rawpub.RawLoad, processes: int,
-    *, timeout: float = 600, profile_to: Path | None = None,
+    *, timeout: float = 600, profile_to: Path | None = None, **options: Any,
 ) -> dict[str, Any]:  # fmt: skip
     """Throughput: every device publishes its share at once; rate = messages / (first
     publish -> last reading queryable). Zero loss means exactly `sent` points stored."""
     database = f"ingest_{uuid.uuid4().hex[:10]}"
     create_db(influx_url, database)
     with ingest(work, broker, influx_url, database, spec, processes,
-                profile_to=profile_to) as procs:  # fmt: skip
+                profile_to=profile_to, **options) as procs:  # fmt: skip
+        procs.sample_cpu()
+        idle_cpu = sum(procs.cpu_s)  # start-up, before the burst
         started = time.monotonic()
         load = rawpub.run(spec)
         sent = int(load["sent"])
         stored, reached = wait_for_count(influx_url, database, sent, timeout=timeout)
         elapsed = reached - started
+        procs.sample_cpu()
+        burst_cpu = sum(procs.cpu_s) - idle_cpu
         time.sleep(0.5)  # a second look: more than `sent` would mean doubles
         stored = count(influx_url, database)
     return {
@@ -204,6 +238,7 @@ def burst(
         "seconds": round(elapsed, 3),
         "rate": sent / elapsed if stored == sent else 0.0,
         "publish_rate": load["publish_rate"],
+        "cpu_us_per_msg": burst_cpu / sent * 1e6 if sent else float("nan"),
         "peak_rss_mib": procs.peak_rss_mib,
         "ingest_counters": procs.counters,
     }
@@ -211,13 +246,13 @@ def burst(
 
 def paced(
     work: Path, broker: Mosquitto, influx_url: str, spec: rawpub.RawLoad, processes: int,
-    *, settle: float = 60,
+    *, settle: float = 60, **options: Any,
 ) -> dict[str, Any]:  # fmt: skip
     """Latency: the load at `spec.rate` for `spec.messages / spec.rate` seconds while a probe
     device publishes 20 readings a second; p50/p99 of publish -> queryable of the probes."""
     database = f"ingest_{uuid.uuid4().hex[:10]}"
     create_db(influx_url, database)
-    with ingest(work, broker, influx_url, database, spec, processes) as procs:
+    with ingest(work, broker, influx_url, database, spec, processes, **options) as procs:
         probe = Probe(broker.url(), influx_url, database, spec.okrug)
         probe.start()
         load = rawpub.run(spec)
@@ -259,3 +294,80 @@ def shortfall(influx_url: str, database: str, spec: rawpub.RawLoad, probes: int)
         for s in answer["results"][0].get("series") or []
     }
     return {d: n - stored.get(d, 0) for d, n in expected.items() if stored.get(d, 0) != n}
+
+
+def static_worker(devices: int) -> None:
+    """The ingest without a registry (`--static`): the same service, its devices from the
+    bench's naming scheme and its ledger in memory. Isolates the ingest's own cost from the
+    registry's (device look-ups, the SQLite ledger commit per batch)."""
+    import threading
+
+    from ingest.directory import StaticDirectory
+    from ingest.ledger import MemoryLedger
+    from ingest.service import IngestService
+    from jaylym.logs import configure_logging
+    from jaylym.models import DeviceInfo
+    from jaylym.settings import get_settings
+    from jaylym.store import open_store
+
+    settings = get_settings()
+    configure_logging(settings)
+    ids = [f"bench-{i:05d}" for i in range(devices)] + [PROBE_DEVICE]
+    directory = StaticDirectory(DeviceInfo(d, "collar", "bench") for d in ids)
+    service = IngestService(settings.ingest(), settings.mqtt(), open_store(settings), directory,
+                            MemoryLedger())  # fmt: skip
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    service.run(stop)
+
+
+def main() -> None:
+    import tempfile
+
+    from bench.common import servers
+
+    parser = argparse.ArgumentParser(description="One ingest burst (and a paced run), printed "
+                                     "as JSON, on servers of its own.")  # fmt: skip
+    parser.add_argument("--devices", type=int, default=50, help="connections, one per device")
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--processes", type=int, default=1, help="ingest processes (shared group)")
+    parser.add_argument("--protocol", choices=["3.1.1", "5"], default="3.1.1")
+    parser.add_argument("--batch-max", type=int, default=None)
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="then a paced run at this rate, msgs/s (0: none)")  # fmt: skip
+    parser.add_argument("--seconds", type=float, default=20.0, help="paced run length")
+    parser.add_argument("--static", action="store_true",
+                        help="no registry: static devices, memory ledger")  # fmt: skip
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        static_worker(args.devices)
+        return
+    env = {"JAYLYM_INGEST_MQTT_PROTOCOL": args.protocol}
+    if args.batch_max:
+        env["JAYLYM_INGEST_BATCH_MAX"] = str(args.batch_max)
+    options = {"env_extra": env, "static": args.static}
+    out: dict[str, Any] = {"mode": "static directory, memory ledger" if args.static else
+                           INGEST_MODE, "protocol": args.protocol}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="jaylym-bench-") as tmp:
+        work = Path(tmp)
+        with servers(work) as srv:
+            spec = rawpub.RawLoad(
+                url=srv.mosquitto.url(), messages=args.messages, connections=args.devices,
+                start_ts=int(time.time()) - 86_400,
+            )  # fmt: skip
+            out["burst"] = burst(work, srv.mosquitto, srv.influxd.url, spec, args.processes,
+                                 **options)  # fmt: skip
+            if args.rate:
+                paced_spec = rawpub.RawLoad(
+                    url=srv.mosquitto.url(), messages=int(args.rate * args.seconds),
+                    connections=args.devices, processes=1, rate=args.rate,
+                    start_ts=spec.start_ts, seq_offset=args.messages,
+                )  # fmt: skip
+                out["paced"] = paced(work, srv.mosquitto, srv.influxd.url, paced_spec,
+                                     args.processes, **options)  # fmt: skip
+    print(json.dumps(out, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

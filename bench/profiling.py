@@ -77,3 +77,34 @@ def summarise(raw: str, top: int = 12) -> dict[str, Any]:
         "inclusive": share(inclusive),
         "self": share(own),
     }
+
+
+# Which thread a stack belongs to, by a frame only that thread runs.
+THREADS = (("mqtt network thread (paho)", "_thread_main"), ("consumer", "Consumer.run"),
+           ("store writer", "influx-write"), ("metrics endpoint", "serve_forever"))  # fmt: skip
+
+
+def text(raw: str, top: int = 30) -> str:
+    """A plain-text report of a py-spy raw profile: share per thread, then the functions by
+    self time and, for project code, inclusive time (bench/results/ingest-profile.txt)."""
+    threads: Counter[str] = Counter()
+    for line in raw.splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit() or "importlib" in stack:
+            continue
+        name = next((t for t, frame in THREADS if frame in stack), "other (start-up, main)")
+        threads[name] += int(n)
+    total = sum(threads.values()) or 1
+    summary = summarise(raw, top)
+    out = [f"py-spy samples (import time left out): {summary['samples']:,}", "",
+           "Share of samples per thread:"]  # fmt: skip
+    out += [f"  {n / total:6.1%}  {name}" for name, n in threads.most_common()]
+    out += ["", "Self (the function at the top of the stack):"]
+    out += [f"  {r['share']:6.1%}  {r['function']}" for r in summary["self"]]
+    out += ["", "Inclusive, project code (on the stack anywhere):"]
+    out += [f"  {r['share']:6.1%}  {r['function']}" for r in summary["inclusive"]]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(text(Path(sys.argv[1]).read_text()), end="")

@@ -54,6 +54,8 @@ def figures(state: Run) -> dict[str, float]:
         "ingest_2_publish_rate": _med(state, "ingest_2", "publish_rate", zero_loss=False),
         "ingest_1_peak_rss_mib": _worst(state, "ingest_1", "peak_rss_mib"),
         "ingest_2_peak_rss_mib": _worst(state, "ingest_2", "peak_rss_mib"),
+        "ingest_1_cpu_us_per_msg": _med(state, "ingest_1", "cpu_us_per_msg"),
+        "ingest_2_cpu_us_per_msg": _med(state, "ingest_2", "cpu_us_per_msg"),
         "latency_1_p50_ms": _med(state, "latency_1", "p50_ms", zero_loss=False),
         "latency_1_p99_ms": _med(state, "latency_1", "p99_ms", zero_loss=False),
         "latency_2_p50_ms": _med(state, "latency_2", "p50_ms", zero_loss=False),
@@ -232,6 +234,8 @@ def markdown(result: dict[str, Any]) -> str:
         "latency_2_p99_ms": "Publish -> queryable p99, 2 processes, half load, ms",
         "ingest_1_peak_rss_mib": "Peak RSS, 1 process (burst), MiB",
         "ingest_2_peak_rss_mib": "Peak RSS per process, 2 processes (burst), MiB",
+        "ingest_1_cpu_us_per_msg": "Ingest CPU per message, 1 process (user + system), us",
+        "ingest_2_cpu_us_per_msg": "Ingest CPU per message, 2 processes (sum of both), us",
         "alerts_grazing_s": "Alert evaluation: grazing model part, s",
         "alerts_engine_s": "Alert evaluation: rules and lifecycle part, s",
         "api_latest_p50_ms": "API GET /positions/latest p50 at 50 clients, ms",
@@ -266,7 +270,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def _run_brief(row: dict[str, Any]) -> str:
     parts = []
-    for key in ("rate", "p50_ms", "p99_ms", "total_s", "latest_p99_ms"):
+    for key in ("rate", "cpu_us_per_msg", "p50_ms", "p99_ms", "total_s", "latest_p99_ms"):
         if row.get(key) is not None:
             parts.append(f"{key} {_num(row[key])}")
     if "zero_loss" in row:

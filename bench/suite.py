@@ -65,6 +65,7 @@ class Run:
     runs: dict[str, list[dict[str, Any]]]
     errors: dict[str, str]
     skipped: dict[str, str]
+    profile_text: str = ""  # the profile in full, written beside latest.md
 
     def spec(self, broker: Mosquitto, **change: Any) -> rawpub.RawLoad:
         spec = rawpub.RawLoad(
@@ -102,7 +103,8 @@ class Run:
 
 
 def _brief(row: dict[str, Any]) -> str:
-    keys = ("rate", "zero_loss", "p50_ms", "p99_ms", "total_s", "peak_rss_mib", "wall_s")
+    keys = ("rate", "zero_loss", "cpu_us_per_msg", "p50_ms", "p99_ms", "total_s",
+            "peak_rss_mib", "wall_s")  # fmt: skip
     return ", ".join(f"{k}={_fmt(row[k])}" for k in keys if k in row)
 
 
@@ -142,6 +144,8 @@ def run(plan: Plan, skip: frozenset[str] = frozenset(), out_dir: Path = RESULTS)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "latest.json").write_text(json.dumps(result, indent=2, default=_json) + "\n")
     (out_dir / "latest.md").write_text(report.markdown(result))
+    if state.profile_text:
+        (out_dir / "ingest-profile.txt").write_text(state.profile_text)
     print(report.markdown(result))
     return result
 
@@ -249,7 +253,9 @@ def _profile(state: Run) -> dict[str, Any] | None:
     if not out.exists():
         state.errors.setdefault("profile", "py-spy wrote no profile")
         return None
-    return profiling.summarise(out.read_text())
+    raw = out.read_text()
+    state.profile_text = profiling.text(raw)
+    return profiling.summarise(raw)
 
 
 def plan_for(quick: bool, reps: int | None) -> Plan:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import json
-import queue
 import threading
 import time
 from collections import Counter
@@ -27,6 +26,7 @@ from ingest.decoders import decode
 from ingest.decoders.base import Decoded
 from ingest.dedup import Observation, RepeatWindow
 from ingest.directory import DirectoryUnavailable
+from ingest.inbox import Inbox
 from ingest.ledger import DeadLetter, Ledger
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import Inbound, Transport
@@ -83,7 +83,8 @@ class Consumer:
         self.metrics = metrics
         self.clock = clock
         self.transport: Transport | None = None
-        self.inbox: queue.Queue[Inbound] = queue.Queue()
+        self.inbox: Inbox[Inbound] = Inbox()
+        self._in_hand = 0  # taken from the inbox, not acknowledged yet
         self.limits = TimeLimits(cfg.max_future_s * 1000, cfg.max_age_days * 86_400_000)
         self.window = RepeatWindow(cfg.dedup_window)
         self.positions = PositionFlagger(cfg.max_hdop, cfg.max_speed_kmh)
@@ -96,12 +97,13 @@ class Consumer:
         self.store_up = True
         self.stats = StatsExporter(cfg.client_id, cfg.stats_interval_s, clock=clock)
         metrics.spool_bytes.set(spool.depth_bytes)
+        # Read when scraped: a gauge moved per message would cost a lock on the network thread.
+        metrics.pending.set_function(lambda: self.inbox.qsize() + self._in_hand)
 
     # --- wiring --------------------------------------------------------------------------
     def offer(self, message: Inbound) -> None:
-        """Called from the MQTT network thread."""
+        """Called from the MQTT network thread: keep it cheap."""
         self.inbox.put(message)
-        self.metrics.pending.inc()
 
     def seed(self) -> None:
         """Prime the speed and flat-line checks with each device's latest stored reading."""
@@ -158,20 +160,9 @@ class Consumer:
             time.sleep(delay)
 
     def _collect(self) -> list[Inbound]:
-        try:
-            first = self.inbox.get(timeout=self.cfg.flush_interval_s)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.cfg.flush_interval_s
-        while len(batch) < self.cfg.batch_max:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(
-                    self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait()
-                )
-            except queue.Empty:
-                break
+        interval = self.cfg.flush_interval_s
+        batch = self.inbox.take(self.cfg.batch_max, interval, interval)
+        self._in_hand += len(batch)
         return batch
 
     def _handle(self, batch: list[Inbound]) -> None:
@@ -236,12 +227,15 @@ class Consumer:
                 continue
             prepared.dead.extend(self._dead(msg, r) for r in refused)
             for item in items:
-                obs = prepared.observed.setdefault(item.device_id, Observation([]))
-                if item.key in self.window or item.key in in_batch:
+                obs = prepared.observed.get(item.device_id)
+                if obs is None:
+                    obs = prepared.observed[item.device_id] = Observation([])
+                key = item.key
+                if key in self.window or key in in_batch:
                     obs.duplicates += 1
                     self.metrics.duplicates.inc()
                     continue
-                in_batch.add(item.key)
+                in_batch.add(key)
                 obs.seqs.append(item.seq)
                 prepared.items.append(self._flag(item))
         for source, n in sources.items():  # per batch: labels() costs more than the count
@@ -249,14 +243,26 @@ class Consumer:
         return prepared
 
     def _flag(self, item: Item) -> Item:
-        flagged = tuple(
-            self.positions.flag(r) if isinstance(r, PositionReading) else self.soil.flag(r)
-            for r in item.readings
-        )
-        for reading in flagged:
-            for flag in reading.flags:
-                self.metrics.flagged.labels(flag=flag).inc()
-        return Item(item.device_id, item.seq, item.ts_ms, flagged)
+        """The item with its quality flags (the same object when none applies: the usual)."""
+        flagged: tuple[Reading, ...]
+        if len(item.readings) == 1 and isinstance(item.readings[0], PositionReading):
+            fix = item.readings[0]  # a collar fix, nearly every message: the short way
+            checked = self.positions.flag(fix)
+            if checked is fix:
+                return item
+            flagged = (checked,)
+        else:
+            flagged = tuple(
+                self.positions.flag(r) if isinstance(r, PositionReading) else self.soil.flag(r)
+                for r in item.readings
+            )
+        changed = False
+        for before, reading in zip(item.readings, flagged, strict=True):
+            if reading is not before:
+                changed = True
+                for flag in reading.flags - before.flags:
+                    self.metrics.flagged.labels(flag=flag).inc()
+        return Item(item.device_id, item.seq, item.ts_ms, flagged) if changed else item
 
     def _dead(self, msg: Inbound, rejected: Rejected) -> DeadLetter:
         self.metrics.rejected.labels(reason=rejected.reason.value).inc()
@@ -285,9 +291,10 @@ class Consumer:
         self.stats.add(deltas, prepared.devices, prepared.dead)
         self._publish_dead(prepared.dead)
         now = self.clock()
+        self.window.add_many([item.key for item in prepared.items])
+        observe = self.metrics.lag.observe
         for item in prepared.items:
-            self.window.add(item.key)
-            self.metrics.lag.observe(max(0.0, now - item.ts_ms / 1000))
+            observe(max(0.0, now - item.ts_ms / 1000))
         self._ack(prepared.messages)
         self._retry_s = RETRY_MIN_S
         return True
@@ -446,11 +453,10 @@ class Consumer:
             self.transport.publish(DLQ_TOPIC.format(reason=letter.reason), body, qos=1)
 
     def _ack(self, messages: list[Inbound]) -> None:
-        self.metrics.pending.dec(len(messages))
-        if self.transport is None:
-            return
-        for msg in messages:
-            self.transport.ack(msg)
+        """One hand-over for the batch: the transport sends its PUBACKs in one write."""
+        self._in_hand -= len(messages)
+        if self.transport is not None:
+            self.transport.ack_many(messages)
 
 
 def _source(topic: str) -> str:

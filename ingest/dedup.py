@@ -30,6 +30,17 @@ class RepeatWindow:
         while len(self._keys) > self.size:
             self._keys.popitem(last=False)
 
+    def add_many(self, keys: list[tuple[str, int, int]]) -> None:
+        """`add` for a batch, trimming once."""
+        known = self._keys
+        for key in keys:
+            if key in known:
+                known.move_to_end(key)
+            else:
+                known[key] = None
+        while len(known) > self.size:
+            known.popitem(last=False)
+
 
 @dataclass(slots=True)
 class DeviceCounts:

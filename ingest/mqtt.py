@@ -8,20 +8,23 @@
   acknowledged on a later one (its packet id may by then name another message); the broker
   redelivers it instead and the repeat window drops it.
 - A retained status topic with a last will, `online` / `offline`.
+- Two costs taken out of paho's per-message path (`_FastClient`): reads are buffered, and a
+  batch's PUBACKs leave in one write.
 """
 
 from __future__ import annotations
 
 import contextlib
+import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import paho.mqtt.client as paho
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -30,8 +33,10 @@ from jaylym.settings import MqttConfig
 log = structlog.get_logger("jaylym.ingest.mqtt")
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
+class Inbound(NamedTuple):
+    """One message as the network thread hands it over (a tuple: built once per message on
+    the busiest thread, it must be cheap; a frozen dataclass costs several times more)."""
+
     topic: str
     payload: bytes
     mid: int
@@ -50,6 +55,10 @@ class Transport(Protocol):
         """PUBACK the message; False when it came on an earlier connection (not acked)."""
         ...
 
+    def ack_many(self, messages: Sequence[Inbound]) -> int:
+        """PUBACK a batch (in order, as `ack` would one by one); returns how many were."""
+        ...
+
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
 
     def stop(self) -> None: ...
@@ -66,6 +75,131 @@ class SessionOptions:
     keepalive_s: int = 30
 
 
+RECV_CHUNK = 256 * 1024
+_PUBACK = struct.Struct("!BBH")
+_PUBACK_BYTE = 0x40
+# The paho internals `_FastClient` builds on; with another paho it falls back to plain paho.
+# (Its attributes `_in_packet`, `_msgtime_mutex` and `_rbuf`'s socket `_sock` are set per
+# instance: tests/ingest/test_mqtt_reads.py drives them against the installed paho.)
+_PAHO_HOOKS = ("_sock_recv", "_packet_read", "_packet_queue", "_loop_rc_handle", "_handle_publish")
+
+
+class _FastClient(paho.Client):
+    """paho's client, minus three per-message costs that dominate at thousands of messages a
+    second (measured with py-spy, bench/results/ingest-profile.txt):
+
+    - paho reads each packet with three `recv` calls (command byte, length byte(s), body) and
+      goes back to `select` after every packet. Here `recv` fills a buffer in large chunks and
+      `loop_read` handles every whole packet the buffer holds before paho selects again
+      (PUBLISHes parsed in place, `_take_publishes`; the rest through paho's reader).
+    - `ack()` queues one 4-byte PUBACK and wakes the network thread through its socket pair,
+      per message. `ack_many` queues a batch's PUBACKs as one write and wakes it once.
+    - For an MQTT 3.1.1 PUBLISH at QoS 0 or 1, paho builds a message object, formats a debug
+      line, takes two locks and walks its topic-callback tree before calling `on_message`.
+      With `on_publish_raw` set, the packet's three fields go straight to it instead (MQTT 5,
+      QoS 2 and anything malformed still take paho's path).
+
+    Both hook private methods of paho 2.x (checked at import, `_PAHO_HOOKS`; tests/ingest
+    exercise them against the installed paho). Packet parsing, keepalive, reconnects, TLS and
+    MQTT 5 stay paho's.
+    """
+
+    _rbuf: bytes = b""
+    _rpos: int = 0
+    _rsock: object = None
+    on_publish_raw: Callable[[bytes, bytes, int, int], None] | None = None
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        handler = self.on_publish_raw
+        command: int = self._in_packet["command"]
+        packet: bytearray = self._in_packet["packet"]
+        qos = (command & 0x06) >> 1
+        if handler is None or self._protocol != paho.MQTTv311 or qos > 1 or len(packet) < 2:
+            return super()._handle_publish()
+        end = 2 + int.from_bytes(packet[:2], "big")
+        if end == 2 or end + 2 * qos > len(packet):
+            return super()._handle_publish()  # malformed: paho says so in its own way
+        mid = int.from_bytes(packet[end : end + 2], "big") if qos else 0
+        handler(bytes(packet[2:end]), bytes(packet[end + 2 * qos :]), mid, qos)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rsock is not self._sock:  # a new connection: nothing of the old one is kept
+            self._rbuf, self._rpos, self._rsock = b"", 0, self._sock
+        if self._rpos >= len(self._rbuf):
+            chunk = super()._sock_recv(max(bufsize, RECV_CHUNK))
+            if len(chunk) <= bufsize:
+                return chunk  # includes b"" (closed), which paho must see as it is
+            self._rbuf, self._rpos = chunk, 0
+        start = self._rpos
+        self._rpos = end = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start:end]
+
+    def _buffered(self) -> bool:
+        return self._rsock is self._sock and self._rpos < len(self._rbuf)
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        # `select` cannot see what is already in the buffer: handle it all now. Each round
+        # consumes at least one buffered byte, so this ends.
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._buffered():
+            if self._in_packet["command"] == 0 and self._take_publishes():
+                continue
+            rc = self._packet_read()  # anything else, or a packet paho is half-way through
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        return rc
+
+    def _take_publishes(self) -> bool:
+        """Hand over the whole QoS 0/1 PUBLISH packets at the front of the buffer, parsed in
+        place (paho's `_packet_read` costs a fresh packet dict and two lock round trips per
+        packet). Stops at the first packet that is anything else, incomplete or malformed,
+        which paho's own code then reads. True when it handed over at least one."""
+        handler = self.on_publish_raw
+        if handler is None or self._protocol != paho.MQTTv311:
+            return False
+        buf, pos, end = self._rbuf, self._rpos, len(self._rbuf)
+        start = pos
+        while pos + 2 <= end:
+            command = buf[pos]
+            qos = (command >> 1) & 3
+            if command & 0xF0 != 0x30 or qos > 1:
+                break
+            length = shift = 0
+            i = pos + 1
+            while i < end and i <= pos + 4:
+                byte = buf[i]
+                i += 1
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    break
+            else:
+                break  # the length is not all here (or too long: paho refuses it)
+            if buf[i - 1] & 0x80 or i + length > end or length < 2:
+                break
+            topic_end = i + 2 + (buf[i] << 8 | buf[i + 1])
+            if topic_end == i + 2 or topic_end + 2 * qos > i + length:
+                break  # malformed: paho says so in its own way
+            mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
+            pos = self._rpos = i + length
+            handler(buf[i + 2 : topic_end], buf[topic_end + 2 * qos : pos], mid, qos)
+        if pos == start:
+            return False
+        with self._msgtime_mutex:
+            self._last_bytes_received = paho.time_func()
+        return True
+
+    def ack_many(self, mids: Sequence[int]) -> None:
+        if mids:
+            packet = b"".join([_PUBACK.pack(_PUBACK_BYTE, 2, mid) for mid in mids])
+            self._packet_queue(_PUBACK_BYTE, packet, 0, 0)
+
+
+_FAST = all(hasattr(paho.Client, name) for name in _PAHO_HOOKS) and hasattr(paho, "time_func")
+
+
 class PahoTransport:
     def __init__(
         self,
@@ -79,7 +213,7 @@ class PahoTransport:
         self._generation = 0
         self._connected = threading.Event()
         v5 = options.protocol == "5"
-        self.client = paho.Client(
+        self.client = (_FastClient if _FAST else paho.Client)(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=options.client_id,
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
@@ -97,6 +231,8 @@ class PahoTransport:
         self.client.on_connect = self._handle_connect
         self.client.on_disconnect = self._handle_disconnect
         self.client.on_message = self._handle_message
+        if isinstance(self.client, _FastClient):
+            self.client.on_publish_raw = self._handle_raw
 
     @property
     def connected(self) -> bool:
@@ -154,15 +290,15 @@ class PahoTransport:
         except UnicodeDecodeError:  # paho decodes lazily; an exception here would kill its loop
             topic = msg._topic.decode("utf-8", "replace")
         self._on_message(
-            Inbound(
-                topic=topic,
-                payload=bytes(msg.payload),
-                mid=msg.mid,
-                qos=msg.qos,
-                generation=self._generation,
-                received_at=time.time(),
-            )
+            Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, self._generation, time.time())
         )
+
+    def _handle_raw(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
+        try:
+            text = topic.decode()
+        except UnicodeDecodeError:  # refused later as a bad topic, never a crash of the loop
+            text = topic.decode("utf-8", "replace")
+        self._on_message(Inbound(text, payload, mid, qos, self._generation, time.time()))
 
     def ack(self, message: Inbound) -> bool:
         if message.qos == 0:
@@ -171,6 +307,22 @@ class PahoTransport:
             return False
         self.client.ack(message.mid, message.qos)
         return True
+
+    def ack_many(self, messages: Sequence[Inbound]) -> int:
+        if not self.connected:
+            return 0
+        generation = self._generation
+        mids = [m.mid for m in messages if m.qos == 1 and m.generation == generation]
+        if isinstance(self.client, _FastClient):
+            self.client.ack_many(mids)
+        else:
+            for mid in mids:
+                self.client.ack(mid, 1)
+        done = len(mids)
+        for message in messages:
+            if message.qos != 1:  # QoS 0 needs none; QoS 2 (not subscribed to) its own
+                done += self.ack(message)
+        return done
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         self.client.publish(topic, payload, qos=qos, retain=retain)

@@ -37,6 +37,18 @@ class _Fix:
     lon: float
 
 
+_JITTER_RAD = JITTER_M / EARTH_RADIUS_M
+_DEG = math.pi / 180
+
+
+def _may_exceed_jitter(prev: _Fix, reading: PositionReading) -> bool:
+    """False when the move is surely within the jitter, without trigonometry (most fixes).
+    Going along the meridian, then along the parallel, is a path between the two points, so
+    it is at least as long as the great circle; the parallel's arc is at most the longitude
+    difference in radians."""
+    return (abs(reading.lat - prev.lat) + abs(reading.lon - prev.lon)) * _DEG > _JITTER_RAD
+
+
 class PositionFlagger:
     def __init__(self, max_hdop: float = 10.0, max_speed_kmh: float = 15.0) -> None:
         self.max_hdop = max_hdop
@@ -58,13 +70,16 @@ class PositionFlagger:
             # counts, so every fix of a truck ride is flagged, and the first one after it too
             # only if the animal really moved fast relative to the truck's last position.
             prev = self._last.get(reading.device_id)
-            if prev is not None and reading.ts_ms > prev.ts_ms:
+            later = prev is not None and reading.ts_ms > prev.ts_ms
+            if prev is not None and later and _may_exceed_jitter(prev, reading):
                 moved = distance_m(prev.lat, prev.lon, reading.lat, reading.lon)
                 speed = moved / ((reading.ts_ms - prev.ts_ms) / 1000)
                 if moved > JITTER_M and speed > self.max_speed_ms:
                     flags.add(PositionFlag.SPEED)
-            if prev is None or reading.ts_ms > prev.ts_ms:
+            if prev is None:
                 self._last[reading.device_id] = _Fix(reading.ts_ms, reading.lat, reading.lon)
+            elif later:  # in place: one fix per device, owned here
+                prev.ts_ms, prev.lat, prev.lon = reading.ts_ms, reading.lat, reading.lon
         if not flags:
             return reading
         return dataclasses.replace(reading, flags=reading.flags | frozenset(flags))

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ingest import fastcheck
 from ingest.decoders.base import Decoded
 from ingest.reasons import Reason, Rejected
 from ingest.schema import CollarIn, SoilIn, classify
@@ -78,48 +79,53 @@ def build_items(
 
 
 def _build_item(raw: dict[str, Any], device: DeviceInfo, now_ms: int, limits: TimeLimits) -> Item:
-    model = CollarIn if device.kind == "collar" else SoilIn
-    try:
-        reading = model.model_validate(raw)
-    except ValidationError as exc:
-        raise Rejected(*classify(exc)) from None
-    ts_ms = round(reading.ts * 1000)
-    if ts_ms > now_ms + limits.max_future_ms:
-        raise Rejected(
-            Reason.FUTURE_TS, f"ts {reading.ts} is {(ts_ms - now_ms) / 1000:.0f} s ahead"
-        )
-    if ts_ms < now_ms - limits.max_age_ms:
-        raise Rejected(Reason.TOO_OLD, f"ts {reading.ts} is older than the retention")
-    readings: tuple[Reading, ...]
-    if isinstance(reading, CollarIn):
-        readings = (
-            PositionReading(
-                device_id=device.device_id,
-                ts_ms=ts_ms,
-                seq=reading.seq,
-                lat=reading.lat,
-                lon=reading.lon,
-                okrug=device.okrug,
-                herd_id=device.herd_id,
-                hdop=reading.hdop,
-                sats=reading.sats,
-                alt=reading.alt,
-                bat=reading.bat,
-            ),
-        )
+    if device.kind == "collar":
+        seq, ts, lat, lon, hdop, sats, alt, bat = fastcheck.collar(raw) or _collar_model(raw)
+        ts_ms = _check_time(ts, now_ms, limits)
+        readings: tuple[Reading, ...] = (
+            PositionReading(device.device_id, ts_ms, seq, lat, lon, device.okrug, device.herd_id,
+                            hdop, sats, alt, bat),
+        )  # fmt: skip
     else:
-        assert isinstance(reading, SoilIn)
+        seq, ts, depths, vwc, tsoil, bat = fastcheck.soil(raw) or _soil_model(raw)
+        ts_ms = _check_time(ts, now_ms, limits)
         readings = tuple(
             SoilReading(
                 device_id=device.device_id,
                 ts_ms=ts_ms,
-                seq=reading.seq,
+                seq=seq,
                 depth_cm=depth,
-                vwc=reading.vwc[i],
+                vwc=vwc[i],
                 okrug=device.okrug,
-                tsoil=None if reading.tsoil is None else reading.tsoil[i],
-                bat=reading.bat,
+                tsoil=None if tsoil is None else tsoil[i],
+                bat=bat,
             )
-            for i, depth in enumerate(reading.depths)
+            for i, depth in enumerate(depths)
         )
-    return Item(device.device_id, reading.seq, ts_ms, readings)
+    return Item(device.device_id, seq, ts_ms, readings)
+
+
+def _check_time(ts: float, now_ms: int, limits: TimeLimits) -> int:
+    ts_ms = round(ts * 1000)
+    if ts_ms > now_ms + limits.max_future_ms:
+        raise Rejected(Reason.FUTURE_TS, f"ts {ts} is {(ts_ms - now_ms) / 1000:.0f} s ahead")
+    if ts_ms < now_ms - limits.max_age_ms:
+        raise Rejected(Reason.TOO_OLD, f"ts {ts} is older than the retention")
+    return ts_ms
+
+
+def _collar_model(raw: dict[str, Any]) -> fastcheck.Fix:
+    """The model's verdict on what the fast path did not vouch for (accepted, or why not)."""
+    try:
+        r = CollarIn.model_validate(raw)
+    except ValidationError as exc:
+        raise Rejected(*classify(exc)) from None
+    return r.seq, r.ts, r.lat, r.lon, r.hdop, r.sats, r.alt, r.bat
+
+
+def _soil_model(raw: dict[str, Any]) -> fastcheck.Sample:
+    try:
+        r = SoilIn.model_validate(raw)
+    except ValidationError as exc:
+        raise Rejected(*classify(exc)) from None
+    return r.seq, r.ts, r.depths, r.vwc, r.tsoil, r.bat

@@ -30,6 +30,7 @@ was itself encoded.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -56,6 +57,12 @@ def tag_value(value: str) -> str:
     """A tag value as it goes on the wire. Empty values are the caller's to omit."""
     if not value:
         raise ValueError("empty tag value: omit the tag instead")
+    return _escaped_tag(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _escaped_tag(value: str) -> str:
+    # Cached: the same few okrug and herd names go on every line of every write.
     return value.translate(_TAG_TABLE)
 
 

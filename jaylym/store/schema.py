@@ -13,6 +13,7 @@ number is written as a float so no field ever changes type. Empty tags are omitt
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -72,9 +73,14 @@ def validate(readings: Sequence[Reading]) -> None:
 
 
 def _problem(reading: Reading) -> str | None:
-    if not isinstance(reading, PositionReading | SoilReading):
+    # Runs for every reading of every write (the ingest's hot path): plain tuples, no dicts.
+    if isinstance(reading, PositionReading):
+        tags: tuple[object, ...] = (reading.okrug, reading.herd_id or "")
+    elif isinstance(reading, SoilReading):
+        tags = (reading.okrug,)
+    else:
         return f"not a reading: {type(reading).__name__}"
-    if not isinstance(reading.device_id, str) or not is_device_id(reading.device_id):
+    if not isinstance(reading.device_id, str) or not _known_device_id(reading.device_id):
         return f"device id {reading.device_id!r} does not match [a-z0-9-]{{3,32}}"
     if isinstance(reading.ts_ms, bool) or not isinstance(reading.ts_ms, int):
         return "ts_ms must be an int"
@@ -83,18 +89,30 @@ def _problem(reading: Reading) -> str | None:
     for flag in reading.flags:
         if not flag or "," in flag or len(flag) > 64:
             return f"quality flag {flag!r} is not a short word"
-    tags = [reading.okrug] + (
-        [reading.herd_id or ""] if isinstance(reading, PositionReading) else []
-    )
     for tag in tags:
         if not isinstance(tag, str) or len(tag) > MAX_TAG_VALUE_CHARS:
             return f"tag {tag!r} is not a string of at most {MAX_TAG_VALUE_CHARS} characters"
     if isinstance(reading, SoilReading) and not 0 <= reading.depth_cm <= MAX_DEPTH_CM:
         return f"depth {reading.depth_cm} cm is out of range"
-    for name, value in _numbers(reading).items():
+    for name, value in _number_items(reading):
         if value is not None and (isinstance(value, bool) or not math.isfinite(value)):
             return f"{name}={value!r} is not a finite number"
     return None
+
+
+@functools.lru_cache(maxsize=65536)
+def _known_device_id(device_id: str) -> bool:
+    # Cached: a deployment has a few thousand devices, each on many lines.
+    return is_device_id(device_id)
+
+
+def _number_items(reading: Reading) -> tuple[tuple[str, float | None], ...]:
+    if isinstance(reading, PositionReading):
+        return (("lat", reading.lat), ("lon", reading.lon), ("hdop", reading.hdop),
+                ("sats", reading.sats), ("alt", reading.alt), ("bat", reading.bat),
+                ("seq", reading.seq))  # fmt: skip
+    return (("vwc", reading.vwc), ("tsoil", reading.tsoil), ("bat", reading.bat),
+            ("seq", reading.seq))  # fmt: skip
 
 
 def _numbers(reading: Reading) -> dict[str, float | None]:

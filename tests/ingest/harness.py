@@ -48,6 +48,9 @@ class RecordingTransport:
         self.acked.append(message.mid)
         return True
 
+    def ack_many(self, messages: list[Inbound]) -> int:
+        return sum(self.ack(message) for message in messages)
+
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         self.published.append((topic, payload))
 

@@ -1,0 +1,95 @@
+"""The ingest's paho client reads in large chunks and hands PUBLISH packets over without
+paho's message objects (ingest/mqtt.py `_FastClient`): packets split anywhere across reads,
+several in one read, other packets among them, a topic that is not UTF-8, and PUBACKs
+batched into one write. No broker:
+a socket pair stands in for the connection, so every split is exact."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import struct
+from collections.abc import Iterator
+
+import paho.mqtt.client as paho
+import pytest
+
+from ingest.mqtt import _FAST, Inbound, PahoTransport, SessionOptions, _FastClient
+from jaylym.settings import MqttConfig
+
+pytestmark = pytest.mark.skipif(not _FAST, reason="this paho lacks the hooks: plain paho runs")
+
+
+def publish(topic: bytes, mid: int, payload: bytes, qos: int = 1) -> bytes:
+    body = struct.pack("!H", len(topic)) + topic
+    body += struct.pack("!H", mid) if qos else b""
+    body += payload
+    assert len(body) < 128 * 128
+    length = (
+        bytes([len(body) & 0x7F | 0x80, len(body) >> 7]) if len(body) > 127 else bytes([len(body)])
+    )
+    return bytes([0x30 | qos << 1]) + length + body
+
+
+@pytest.fixture
+def wired() -> Iterator[tuple[PahoTransport, socket.socket, list[Inbound]]]:
+    got: list[Inbound] = []
+    transport = PahoTransport(
+        MqttConfig(host="127.0.0.1", port=1),
+        SessionOptions("t", "3.1.1", 60, ("pasture/#",), 1000),
+        got.append,
+    )
+    ours, broker = socket.socketpair()
+    ours.setblocking(False)
+    client = transport.client
+    assert isinstance(client, _FastClient)
+    client._sock = ours
+    transport._generation = 1
+    transport._connected.set()
+    yield transport, broker, got
+    client._sock = None
+    ours.close()
+    broker.close()
+
+
+def test_packets_split_anywhere_and_batched_arrive_whole_and_in_order(
+    wired: tuple[PahoTransport, socket.socket, list[Inbound]],
+) -> None:
+    transport, broker, got = wired
+    big = b"x" * 300  # a two-byte remaining length
+    packets = [
+        publish(f"pasture/v1/o/collar/c-{i:03d}/telemetry".encode(), i + 1, b'{"n":%d}' % i + (
+            big if i % 3 == 0 else b""), qos=1 if i % 4 else 0)
+        for i in range(40)
+    ]  # fmt: skip
+    packets.insert(20, b"\xd0\x00")  # a PINGRESP among them: paho's own reader takes it
+    stream = b"".join(packets)
+    cuts = [0, 1, 2, 3, 7, 50, 51, 400, 401, 402, 1500, len(stream)]
+    for start, end in itertools.pairwise(cuts):
+        broker.sendall(stream[start:end])
+        assert transport.client.loop_read() == paho.MQTT_ERR_SUCCESS
+    assert [m.topic for m in got] == [f"pasture/v1/o/collar/c-{i:03d}/telemetry" for i in range(40)]
+    assert [m.qos for m in got] == [1 if i % 4 else 0 for i in range(40)]
+    assert [m.mid for m in got if m.qos] == [i + 1 for i in range(40) if i % 4]
+    assert got[3].payload == b'{"n":3}' + big
+    assert got[1].payload == b'{"n":1}'
+
+
+def test_a_topic_that_is_not_utf8_is_handed_over_not_fatal(
+    wired: tuple[PahoTransport, socket.socket, list[Inbound]],
+) -> None:
+    transport, broker, got = wired
+    broker.sendall(publish(b"pasture/\xff\xfe/x", 9, b"{}") + publish(b"ok/topic", 10, b"{}"))
+    transport.client.loop_read()
+    assert [m.topic for m in got] == ["pasture/\ufffd\ufffd/x", "ok/topic"]
+
+
+def test_a_batch_of_pubacks_leaves_in_one_write_for_this_connection_only(
+    wired: tuple[PahoTransport, socket.socket, list[Inbound]],
+) -> None:
+    transport, broker, _got = wired
+    messages = [Inbound("t", b"", mid, 1, 1, 0.0) for mid in (5, 6, 700)]
+    stale = Inbound("t", b"", 8, 1, 0, 0.0)  # an earlier connection's: never acknowledged
+    assert transport.ack_many([*messages, stale]) == 3
+    transport.client.loop_write()
+    assert broker.recv(100) == b"".join(struct.pack("!BBH", 0x40, 2, m) for m in (5, 6, 700))
