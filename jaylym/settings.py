@@ -197,12 +197,13 @@ class Settings(BaseSettings):
 
     api_host: str = Field("127.0.0.1", description="Address `jaylym serve` binds to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port `jaylym serve` binds to.")
-    api_latest_max_age_s: float = Field(
+    api_shared_max_age_s: float = Field(
         5.0,
         ge=0,
-        description="How old the district's latest positions that `GET /positions/latest` "
-        "shares between requests may be, s (one store query per period however many maps "
-        "poll; 0: query for every request).",
+        description="How old the district-wide answers that polling requests share may be, s: "
+        "the latest positions (`GET /positions/latest`) and the season's grazing figures "
+        "(`GET /pastures/grazing`), each computed once per period however many clients poll, "
+        "then scoped per caller. 0: computed for every request.",
     )
 
     alerts_timezone: str = Field(

@@ -23,7 +23,7 @@ class ApiConfig(BaseModel):
     livestock_units: dict[str, float]
     mqtt_passwd_file: Path | None = None
     mqtt_reload_pid_file: Path | None = None
-    latest_max_age_s: float = Field(5.0, ge=0)
+    shared_max_age_s: float = Field(5.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> ApiConfig:
@@ -45,5 +45,5 @@ class ApiConfig(BaseModel):
             livestock_units=settings.livestock_units(),
             mqtt_passwd_file=settings.mqtt_passwd_file,
             mqtt_reload_pid_file=settings.mqtt_reload_pid_file,
-            latest_max_age_s=settings.api_latest_max_age_s,
+            shared_max_age_s=settings.api_shared_max_age_s,
         )

@@ -4,8 +4,7 @@
 time-series store for the last reading of every series (~0.25 s for 2 000 collars on
 InfluxDB) and 50 map clients queued 50 such queries behind each other. Here the store is
 asked at most once per `max_age_s`, and only by one request at a time (single flight):
-requests arriving while a refresh runs get the previous view if there is one (so a slow
-store does not stall every map), or wait for the refresh if there is none yet.
+requests arriving while a refresh runs get the previous view (api/core/single_flight.py).
 
 The view is the whole district, unscoped; routes apply the caller's scope to it on every
 request (from the registry, in SQL), so one tenant's request never answers with a view
@@ -16,7 +15,6 @@ reused by a request only while its own registry row still says the same.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from typing import Any
 
 import pydantic_core
 
+from api.core.single_flight import SingleFlight
 from jaylym.models import PositionReading, ms_to_datetime
 from jaylym.store.base import TimeSeriesStore
 
@@ -32,9 +31,6 @@ HOUR_MS = 3_600_000
 # Windows scanned for collars whose very latest reading is not a valid fix; older than a
 # week is not "latest" for a herder.
 LOOKBACKS_MS = (6 * HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS)
-# A caller waiting for someone else's first refresh gives up after this (every wait is
-# bounded); the store client's own timeouts are shorter.
-WAIT_S = 60.0
 
 
 def newest_valid_fixes(
@@ -160,56 +156,29 @@ class LatestView:
 
 
 class LatestFixes:
-    """Single-flight cache of one `LatestView`, at most `max_age_s` old (plus one refresh
-    while a refresh runs). `max_age_s=0` recomputes for every request."""
+    """The shared `LatestView`, at most `max_age_s` old (plus one refresh while a refresh
+    runs); `max_age_s=0` recomputes for every request."""
 
     def __init__(self, max_age_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_age_s = max_age_s
-        self._clock = clock
-        self._view: LatestView | None = None
-        self._made_at = 0.0
-        self._lock = threading.Lock()  # held by the one refreshing request
-        self.refreshes = 0
+        self._shared: SingleFlight[LatestView] = SingleFlight(max_age_s, clock)
 
-    def _fresh(self) -> LatestView | None:
-        view = self._view
-        if view is not None and self._clock() - self._made_at < self.max_age_s:
-            return view
-        return None
+    @property
+    def refreshes(self) -> int:
+        return self._shared.computations
 
     def get(
         self, store: TimeSeriesStore, all_collars: Callable[[], Collection[Collar]], now_ms: int
     ) -> LatestView:
         """The current view; `all_collars` lists every registered collar (unscoped) and is
         called only on a refresh. Store errors propagate to the refreshing caller."""
-        if self.max_age_s <= 0:
-            return self._compute(store, all_collars, now_ms)
-        view = self._fresh()
-        if view is not None:
-            return view
-        previous = self._view
-        got = self._lock.acquire(timeout=WAIT_S) if previous is None else self._lock.acquire(False)
-        if not got:
-            if previous is None:  # the first refresh is stuck: say so rather than hang
-                raise TimeoutError("the latest positions are still being read")
-            return previous  # someone is refreshing: the previous view meanwhile
-        try:
-            view = self._fresh()  # refreshed while this caller waited
-            if view is not None:
-                return view
-            started = self._clock()
-            view = self._compute(store, all_collars, now_ms)
-            self._view, self._made_at = view, started
-            return view
-        finally:
-            self._lock.release()
+        return self._shared.get(lambda: self._compute(store, all_collars, now_ms))
 
+    @staticmethod
     def _compute(
-        self, store: TimeSeriesStore, all_collars: Callable[[], Collection[Collar]], now_ms: int
+        store: TimeSeriesStore, all_collars: Callable[[], Collection[Collar]], now_ms: int
     ) -> LatestView:
         collars = {c[0]: c for c in all_collars()}
         found = newest_valid_fixes(store, collars, now_ms) if collars else {}
         fixes = {d: Fix.of(r) for d, r in found.items()}
         pieces = {d: Piece.of(collars[d], f) for d, f in fixes.items()}
-        self.refreshes += 1
         return LatestView(now_ms, fixes, frozenset(collars), pieces)
