@@ -5,9 +5,14 @@ as soon as the previous answer arrives (a closed loop) for `seconds`; p50/p99 of
 times, for GET /positions/latest and then GET /pastures/grazing (one page, every pasture).
 
 Every answer is checked: status 200 and, for /positions/latest, one feature per collar; for
-/pastures/grazing, one item per pasture. A
-small asyncio httpx client rather than locust: one dependency fewer, and at 50 clients the
-client's own cost per request (~1 ms) is far below what it measures.
+/pastures/grazing, one item per pasture (see `_count` for how the client keeps its own cost
+small). A small asyncio httpx client rather than locust: one dependency fewer. The client
+shares the 2 cores with the server: at the server's ~10 ms per request its own ~1-2 ms per
+answer is part of what is measured.
+
+The alert loop runs in its own process here (JAYLYM_ALERTS_IN_SERVE=false): in `serve` its
+evaluation of 2 000 collars once a minute takes its CPU from these requests' figures, and it
+is measured by itself in alerts_eval.py.
 """
 
 from __future__ import annotations
@@ -98,6 +103,7 @@ async def _closed_loop(
     latencies: list[float] = []
     errors = 0
     failures: Counter[int] = Counter()
+    transport: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
@@ -110,7 +116,12 @@ async def _closed_loop(
             while time.monotonic() < deadline:
                 n += 1
                 started = time.perf_counter()
-                answer = await client.get(path)
+                try:
+                    answer = await client.get(path)
+                except httpx.TransportError as exc:  # a dropped connection is a failed answer
+                    errors += 1
+                    transport[type(exc).__name__] += 1
+                    continue
                 elapsed = (time.perf_counter() - started) * 1000
                 ok = (answer.status_code == 200
                       and _count(path, answer, n % PARSE_EVERY == 1) == expect)  # fmt: skip
@@ -121,8 +132,9 @@ async def _closed_loop(
                     failures[answer.status_code] += 1
 
         await asyncio.gather(*(one_client() for _ in range(clients)))
-    if failures:  # which answers were wrong, for the run's record
-        print(f"  {path}: failed answers by status {dict(failures)}", flush=True)
+    if failures or transport:  # which answers were wrong, for the run's record
+        print(f"  {path}: failed answers by status {dict(failures)}, "
+              f"by transport error {dict(transport)}", flush=True)  # fmt: skip
     return sorted(latencies), errors
 
 
@@ -168,14 +180,17 @@ def measure(
             warm, errors = asyncio.run(_closed_loop(base, token, path, 1, 0.5, expect))
             if errors or not warm:
                 raise RuntimeError(f"{path} did not answer {expect} features or items")
-            started = time.monotonic()
+            started, cpu = time.monotonic(), _cpu_s(server.pid)
             lat, errors = asyncio.run(_closed_loop(base, token, path, clients, seconds, expect))
             elapsed = time.monotonic() - started  # longer than `seconds`: the last answers
+            cpu = _cpu_s(server.pid) - cpu
             figures |= {
                 f"{name}_requests": len(lat), f"{name}_errors": errors,
                 f"{name}_seconds": round(elapsed, 2),
                 f"{name}_requests_per_s": len(lat) / elapsed,
                 f"{name}_p50_ms": percentile(lat, 50), f"{name}_p99_ms": percentile(lat, 99),
+                # CPU the server spent per answer: what the load costs, whatever else runs
+                f"{name}_server_cpu_ms": 1000 * cpu / max(len(lat) + errors, 1),
             }  # fmt: skip
     finally:
         server.terminate()
@@ -195,6 +210,15 @@ def measure(
         **{key: figures.get(f"latest_{key}") for key in ("requests", "seconds", "requests_per_s")},
         **figures,
     }
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _answers(base: str) -> bool:
