@@ -30,7 +30,7 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     world = alerts_eval.build()
     rows = [alerts_eval.evaluate(world) for _ in range(args.repeat)]
-    print(f"# Alert evaluation profile: {world['collars']:,} collars x {world['pastures']} "
+    print(f"# Alert evaluation profile: {world['collars']:,} collars x {world['pasture_count']} "
           f"pastures, {world['fix_count']:,} fixes; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")  # fmt: skip
     for key in ("grazing_s", "engine_s", "total_s"):

@@ -205,6 +205,7 @@ def measure(
         "pastures": PASTURES,
         "clients": clients,
         "errors": errors,
+        "lost": errors,  # failed answers, as the report names what a run lost
         "zero_loss": errors == 0,
         # the keys of the latest-positions load as before, for earlier results' readers
         **{key: figures.get(f"latest_{key}") for key in ("requests", "seconds", "requests_per_s")},
