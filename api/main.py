@@ -16,7 +16,9 @@ from api.alerts.runtime.season import SeasonTotals
 from api.core import problems
 from api.core.bodylimit import BodyLimit
 from api.core.config import ApiConfig
+from api.core.latest_fixes import LatestFixes
 from api.core.ratelimit import FailureLimiter
+from api.core.single_flight import SingleFlight
 from api.core.textguard import refuse_nul
 from api.grazing.config import GrazingConfig
 from api.routes import (
@@ -168,6 +170,8 @@ def create_app(
     app.state.broker = broker or broker_accounts(
         config.mqtt_passwd_file, config.mqtt_reload_pid_file
     )
+    app.state.latest_fixes = LatestFixes(config.shared_max_age_s)
+    app.state.season_figures = SingleFlight[object](config.shared_max_age_s)  # routes/grazing
     app.state.auth_limiter = FailureLimiter(config.auth_fail_limit, config.auth_fail_window_s)
     # One source of truth for LU coefficients: the registry's setting.
     app.state.grazing = grazing or GrazingConfig(lu_coefficients=dict(config.livestock_units))

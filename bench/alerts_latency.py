@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import random
 import statistics
 import tempfile
@@ -34,6 +35,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import structlog
 from prometheus_client import REGISTRY
@@ -225,28 +227,41 @@ def main() -> None:
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.getLogger().setLevel(logging.WARNING)
+    row = measure(args.collars, args.pastures, args.interval, args.rate, args.targets, args.via)
+    print(json.dumps(row, indent=2))
 
+
+def _metric(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+def measure(
+    collars: int, pastures: int, interval: float, rate: int, targets: int, via: str = "store"
+) -> dict[str, Any]:
+    """One run (what `main` prints); `jaylym bench` calls it once per repetition."""
+    ARRIVALS.clear()  # a previous run's deliveries name the same devices
+    evals0 = _metric("jaylym_alert_evaluation_seconds_count")
+    eval_sum0 = _metric("jaylym_alert_evaluation_seconds_sum")
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'registry.db'}"
-        build_registry(url, args.collars, args.pastures, hook)
+        build_registry(url, collars, pastures, hook)
         store = SqliteStore(Path(tmp) / "tsdb.sqlite3")
         now = time.time_ns() // 1_000_000
         history = [
-            fix(c, now - k * 15 * MIN, 1000 - k, args.pastures)
-            for c in range(args.collars)
+            fix(c, now - k * 15 * MIN, 1000 - k, pastures)
+            for c in range(collars)
             for k in range(1, 49)
         ]
         store.write(history)
         settings = Settings(
             database_url=url,
             data_dir=Path(tmp),
-            webhook_secret="bench-secret",  # type: ignore[arg-type]  # noqa: S106
+            webhook_secret="bench-secret",  # noqa: S106
             webhook_allow_http=True,
-            alert_evaluation_interval_s=args.interval,
+            alert_evaluation_interval_s=interval,
         )
         db = make_engine(url)
         service = AlertService.from_settings(settings, db, store)
@@ -266,9 +281,7 @@ def main() -> None:
         stop = threading.Event()
         written = [0]
         send, close = (
-            mqtt_sender(Path(tmp), store, args.collars)
-            if args.via == "mqtt"
-            else (store.write, lambda: None)
+            mqtt_sender(Path(tmp), store, collars) if via == "mqtt" else (store.write, lambda: None)
         )
 
         def writer() -> None:  # the ingest's steady load on the store
@@ -277,10 +290,10 @@ def main() -> None:
                 t0 = time.perf_counter()
                 ts = time.time_ns() // 1_000_000
                 batch = []
-                for _ in range(args.rate):
-                    batch.append(fix(c % args.collars, ts, seq, args.pastures))
+                for _ in range(rate):
+                    batch.append(fix(c % collars, ts, seq, pastures))
                     c += 1
-                    if c % args.collars == 0:
+                    if c % collars == 0:
                         seq += 1
                 send(batch)
                 written[0] += len(batch)
@@ -289,22 +302,20 @@ def main() -> None:
         started = time.perf_counter()
         threading.Thread(target=writer, daemon=True).start()
         service.start()
-        time.sleep(args.interval * 2)  # the first evaluation builds the season ledger
+        time.sleep(interval * 2)  # the first evaluation builds the season ledger
 
         latencies = []
         rng = random.Random(1)
-        for k in range(args.targets):
+        for k in range(targets):
             # A random phase against the loop: right after a delivery the loop has just run,
             # so writing at once would always wait almost a whole interval.
-            time.sleep(rng.uniform(0, args.interval))
-            target = (k * 97) % args.collars
+            time.sleep(rng.uniform(0, interval))
+            target = (k * 97) % collars
             device = f"c-{target:05d}"
             ts = time.time_ns() // 1_000_000
-            store.write(
-                [fix(target, ts - 2 + j, 5000 + j, args.pastures, bat=3.0) for j in range(3)]
-            )
+            store.write([fix(target, ts - 2 + j, 5000 + j, pastures, bat=3.0) for j in range(3)])
             stored = time.perf_counter()
-            deadline = stored + args.interval * 4 + 30
+            deadline = stored + interval * 4 + 30
             while device not in ARRIVALS and time.perf_counter() < deadline:
                 time.sleep(0.01)
             if device in ARRIVALS:
@@ -316,36 +327,35 @@ def main() -> None:
         store.close()
         db.dispose()
         receiver.shutdown()
-    evals = REGISTRY.get_sample_value("jaylym_alert_evaluation_seconds_count") or 0
-    eval_sum = REGISTRY.get_sample_value("jaylym_alert_evaluation_seconds_sum") or 0.0
+    evals = _metric("jaylym_alert_evaluation_seconds_count") - evals0
+    eval_sum = _metric("jaylym_alert_evaluation_seconds_sum") - eval_sum0
     latencies.sort()
-    print(
-        json.dumps(
-            {
-                "via": args.via,
-                "collars": args.collars,
-                "pastures": args.pastures,
-                "interval_s": args.interval,
-                "background_fixes_per_s": round(written[0] / elapsed, 1),
-                "evaluations": int(evals),
-                "mean_evaluation_s": round(eval_sum / evals, 3) if evals else None,
-                "mean_snapshot_s": round(statistics.mean(snapshot_s[1:]), 3)
-                if len(snapshot_s) > 1
-                else None,
-                "first_snapshot_s": round(snapshot_s[0], 3) if snapshot_s else None,
-                "delivered": f"{len(latencies)}/{args.targets}",
-                "latency_p50_s": round(statistics.median(latencies), 3) if latencies else None,
-                "latency_p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 3)
-                if latencies
-                else None,
-                "latency_max_s": round(latencies[-1], 3) if latencies else None,
-                "latency_over_interval_p50": round(statistics.median(latencies) / args.interval, 2)
-                if latencies
-                else None,
-            },
-            indent=2,
-        )
-    )
+    return {
+        "via": via,
+        "collars": collars,
+        "pastures": pastures,
+        "interval_s": interval,
+        "background_fixes_per_s": round(written[0] / elapsed, 1),
+        "evaluations": int(evals),
+        "mean_evaluation_s": round(eval_sum / evals, 3) if evals else None,
+        "mean_snapshot_s": round(statistics.mean(snapshot_s[1:]), 3)
+        if len(snapshot_s) > 1
+        else None,
+        "first_snapshot_s": round(snapshot_s[0], 3) if snapshot_s else None,
+        "delivered": f"{len(latencies)}/{targets}",
+        "latency_p50_s": round(statistics.median(latencies), 3) if latencies else None,
+        "latency_p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 3)
+        if latencies
+        else None,
+        "latency_p99_s": round(latencies[max(0, math.ceil(0.99 * len(latencies)) - 1)], 3)
+        if latencies
+        else None,
+        "latency_max_s": round(latencies[-1], 3) if latencies else None,
+        "zero_loss": len(latencies) == targets,
+        "latency_over_interval_p50": round(statistics.median(latencies) / interval, 2)
+        if latencies
+        else None,
+    }
 
 
 if __name__ == "__main__":

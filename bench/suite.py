@@ -49,11 +49,17 @@ class Plan:
     api_collars: int
     api_clients: int
     api_seconds: float  # closed-loop load per repetition
+    # reading -> delivery request: collars, pastures, engine loop period s, targets per run
+    alert_latency: tuple[int, int, float, int] = (2000, 200, 3.0, 15)
 
 
 FULL = Plan("full", 100_000, 50, 2, 3, 20.0, 3, 1000, (25, 20), 2000, 50, 10.0)
 # Under 2 minutes on a busy 2-core machine: one latency run per configuration.
-QUICK = Plan("quick", 4_000, 10, 2, 3, 2.0, 1, 100, (10, 5), 200, 10, 2.0)
+QUICK = Plan("quick", 4_000, 10, 2, 3, 2.0, 1, 100, (10, 5), 200, 10, 2.0, (200, 20, 1.0, 3))
+# Background fixes stored per second during the alert latency runs: half the run's median
+# ingest rate (the issue's "half the maximum ingest load"), at most this many (the writer is
+# a thread of the measuring process), or this many when the ingest was not measured.
+ALERT_LATENCY_MAX_RATE = 1000
 
 
 @dataclass
@@ -189,6 +195,7 @@ def _measure_all(state: Run, skip: frozenset[str]) -> None:
         world = alerts_eval.build(plan.alert_herds, *plan.alert_grid)
         for _ in range(max(plan.reps, 3)):
             state.record("alerts", partial(alerts_eval.evaluate, world))
+        _alert_latency(state)
     if "api" not in skip:
         _api(state)
 
@@ -216,9 +223,21 @@ def _latency(state: Run) -> None:
                 state.record(f"latency_{procs}", paced)
 
 
+def _alert_latency(state: Run) -> None:
+    """Reading crossing a threshold -> the delivery request at a local webhook receiver,
+    with the engine loop of `jaylym serve` and a steady background of stored fixes."""
+    from bench import alerts_latency
+
+    rates = [r["rate"] for r in state.runs.get("ingest_1", []) if r["zero_loss"]]
+    rate = min(int(0.5 * median(rates)), ALERT_LATENCY_MAX_RATE) if rates else 100
+    collars, pastures, interval, targets = state.plan.alert_latency
+    for _ in range(state.plan.latency_reps):
+        state.record("alert_latency", partial(alerts_latency.measure, collars, pastures,
+                                              interval, rate, targets))  # fmt: skip
+
+
 def _api(state: Run) -> None:
-    """GET /api/v1/positions/latest under concurrent clients; GET /pastures/grazing when the
-    endpoint exists (it does not yet: reported under not_measured)."""
+    """GET /api/v1/positions/latest, then GET /pastures/grazing, under concurrent clients."""
     from bench import api_load
 
     plan = state.plan

@@ -197,6 +197,14 @@ class Settings(BaseSettings):
 
     api_host: str = Field("127.0.0.1", description="Address `jaylym serve` binds to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port `jaylym serve` binds to.")
+    api_shared_max_age_s: float = Field(
+        5.0,
+        ge=0,
+        description="How old the district-wide answers that polling requests share may be, s: "
+        "the latest positions (`GET /positions/latest`) and the season's grazing figures "
+        "(`GET /pastures/grazing`), each computed once per period however many clients poll, "
+        "then scoped per caller. 0: computed for every request.",
+    )
 
     alerts_timezone: str = Field(
         "Asia/Almaty",

@@ -24,6 +24,7 @@ class ApiConfig(BaseModel):
     mqtt_passwd_file: Path | None = None
     mqtt_reload_pid_file: Path | None = None
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    shared_max_age_s: float = Field(5.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> ApiConfig:
@@ -46,4 +47,5 @@ class ApiConfig(BaseModel):
             mqtt_passwd_file=settings.mqtt_passwd_file,
             mqtt_reload_pid_file=settings.mqtt_reload_pid_file,
             max_body_bytes=settings.api_max_body_bytes,
+            shared_max_age_s=settings.api_shared_max_age_s,
         )

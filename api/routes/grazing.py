@@ -5,16 +5,19 @@ Mounted before the pastures router: `/pastures/grazing` must not be read as a pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
 
 from api.alerts.runtime.registry_view import load_view
 from api.alerts.runtime.season import FixesTooShort, SeasonTotals
 from api.core.paging import CursorQuery, LimitQuery, Page
 from api.core.params import SlugId
 from api.core.problems import ProblemError, field_error, problem_responses
+from api.core.single_flight import SingleFlight
 from api.deps import AccessDep, StoreDep, authorize
 from api.grazing import GrazingConfig, GrazingModel
 from api.grazing.results import GrazingResult
@@ -64,13 +67,21 @@ def _evaluate(
     return model.evaluate_from(fixes, starts, end_ms, soil=soil, expected_interval_s=intervals)
 
 
-def _season(
-    request: Request, access: AccessDep, store: TimeSeriesStore, wanted: set[str]
-) -> list[PastureGrazingRead]:
-    """Season figures from the app's running totals: after the first call, each request
+@dataclass(frozen=True)
+class SeasonFigures:
+    """Every pasture's season figures, shared by the requests of the next few seconds
+    (app.state.season_figures); each request keeps only the pastures its caller sees."""
+
+    pasture_ids: frozenset[str]  # every pasture registered when computed
+    items: dict[str, PastureGrazingRead]  # those the model could evaluate, in its order
+
+
+def _season_figures(request: Request, access: AccessDep, store: TimeSeriesStore) -> SeasonFigures:
+    """Season figures from the app's running totals: after the first call, each computation
     reads the fixes of the last hours only (see api/alerts/runtime/season.py)."""
     totals: SeasonTotals = request.app.state.season_totals
     config = totals.config
+    registered = frozenset(access.session.scalars(select(Pasture.id)))  # unscoped: shared
     view = load_view(access.session, config.lu_coefficients, timezone=config.timezone)
     now_ms = datetime_to_ms(datetime.now(UTC))
     try:
@@ -88,11 +99,26 @@ def _season(
             raise ProblemError(503, "grazing totals kept changing: try again")
     except StoreError as exc:
         raise ProblemError(503, f"time-series store: {exc}") from exc
-    return [
-        PastureGrazingRead.model_validate(p.api_fields())
-        for p in result.pastures
-        if p.pasture_id in wanted
-    ]
+    items = {
+        p.pasture_id: PastureGrazingRead.model_validate(p.api_fields()) for p in result.pastures
+    }
+    return SeasonFigures(registered, items)
+
+
+def _season(
+    request: Request, access: AccessDep, store: TimeSeriesStore, wanted: set[str]
+) -> list[PastureGrazingRead]:
+    """The figures of the `wanted` pastures (already scoped by the caller's page query), from
+    the shared computation; a pasture registered since it was made forces a new one."""
+    shared: SingleFlight[SeasonFigures] = request.app.state.season_figures
+    try:
+        figures = shared.get(
+            lambda: _season_figures(request, access, store),
+            usable=lambda f: wanted <= f.pasture_ids,
+        )
+    except TimeoutError as exc:
+        raise ProblemError(503, str(exc)) from exc
+    return [item for pid, item in figures.items.items() if pid in wanted]
 
 
 def _read(result: GrazingResult) -> list[PastureGrazingRead]:

@@ -21,18 +21,8 @@ from api.alerts.engine.context import Evaluation
 from api.alerts.engine.geodesy import spread_lower_bound_m, spread_m
 from api.alerts.engine.model import Condition, Severity, Subject, SubjectKind
 from api.alerts.engine.rules.base import Rule
-from api.alerts.engine.tracks import Track
 
 NAME = "immobile"
-
-
-def _window(track: Track, window_start: int, now: int) -> tuple[int, bool]:
-    """Index of the first fix to measure, and whether the window is fully covered."""
-    first = max(0, int(np.searchsorted(track.ts, window_start, side="right")) - 1)
-    run_start = track.run_start_ms(np.ones(len(track), dtype=bool), now)
-    if run_start is not None:
-        first = max(first, int(np.searchsorted(track.ts, run_start)))
-    return first, run_start is not None and run_start <= window_start
 
 
 def evaluate(ev: Evaluation) -> list[Condition] | None:
@@ -41,41 +31,49 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
     cfg = ev.config.immobile
     now = ev.now_ms
     window_start = now - cfg.window_s * 1000
-    tracks = list(ev.tracks.by_device.values())
-    if not tracks:
+    tr = ev.tracks
+    if not tr.collars:
         return []
-    windows = [_window(t, window_start, now) for t in tracks]
-    sizes = np.array([len(t) - first for t, (first, _) in zip(tracks, windows, strict=True)])
-    group = np.repeat(np.arange(len(tracks)), sizes)
-    lon = np.concatenate([t.lon[w[0] :] for t, w in zip(tracks, windows, strict=True)])
-    lat = np.concatenate([t.lat[w[0] :] for t, w in zip(tracks, windows, strict=True)])
+    # Per collar, the fixes to measure: from the one holding at the window's start (or the
+    # first), and not before the current run without a gap; covered when that run began
+    # no later than the window. All collars at once (Tracks.run_starts).
+    before = np.add.reduceat((tr.ts <= window_start).astype(np.int64), tr.offsets[:-1])
+    first = tr.offsets[:-1] + np.maximum(before - 1, 0)
+    run = tr.run_starts(np.ones(tr.ts.size, dtype=bool), now)
+    has_run = run >= 0
+    first = np.where(has_run, np.maximum(first, run), first)
+    covered = has_run & (tr.ts[np.maximum(run, 0)] <= window_start)
+    keep = np.arange(tr.ts.size) >= first[tr.dev]
     # 1 % margin for the tangent-plane approximation: a bound must never over-state.
-    lower = 0.99 * spread_lower_bound_m(lon, lat, group, len(tracks), cfg.trim_fraction)
+    lower = 0.99 * spread_lower_bound_m(
+        tr.lon[keep], tr.lat[keep], tr.dev[keep], len(tr.collars), cfg.trim_fraction
+    )
+    known = tr.known(now)
     out = []
-    for track, (first, covered), bound in zip(tracks, windows, lower, strict=True):
-        if bound > cfg.clear_distance_m:
-            continue
-        moved = spread_m(track.lon[first:], track.lat[first:], cfg.trim_fraction)
+    for i in np.flatnonzero(lower <= cfg.clear_distance_m).tolist():
+        lo, hi = int(first[i]), int(tr.offsets[i + 1])
+        moved = spread_m(tr.lon[lo:hi], tr.lat[lo:hi], cfg.trim_fraction)
         if moved > cfg.clear_distance_m:
             continue
-        severity = Severity.WARNING if covered and moved < cfg.distance_m else None
+        device = tr.collars[i]
+        severity = Severity.WARNING if covered[i] and moved < cfg.distance_m else None
         out.append(
             Condition(
                 rule=NAME,
                 subject=Subject(
                     SubjectKind.DEVICE,
-                    track.device.okrug,
-                    herd_id=track.device.herd_id,
-                    device_id=track.device.device_id,
+                    device.okrug,
+                    herd_id=device.herd_id,
+                    device_id=device.device_id,
                 ),
                 severity=severity,
-                value=round(moved, 1) if covered else None,
+                value=round(moved, 1) if covered[i] else None,
                 unit="m",
                 context={
                     "window_h": round(cfg.window_s / 3600, 2),
-                    "lat": round(float(track.lat[-1]), 6),
-                    "lon": round(float(track.lon[-1]), 6),
-                    "position_known": track.known_at(now),
+                    "lat": round(float(tr.lat[hi - 1]), 6),
+                    "lon": round(float(tr.lon[hi - 1]), 6),
+                    "position_known": bool(known[i]),
                 },
             )
         )

@@ -50,18 +50,17 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
     now = ev.now_ms
     out = []
     for device in ev.snapshot.devices:
+        warn = cfg.warning_v.get(device.kind)
+        samples = battery.get(device.device_id)
+        if not device.active or not samples or warn is None:
+            continue  # checked first: this loop runs for every device of the district
         series = sorted(
-            (
-                s
-                for s in battery.get(device.device_id, ())
-                if s.ts_ms <= now and math.isfinite(s.value)
-            ),
+            (s for s in samples if s.ts_ms <= now and math.isfinite(s.value)),
             key=lambda s: s.ts_ms,
         )
-        warn = cfg.warning_v.get(device.kind)
-        if not device.active or not series or warn is None:
+        if not series:
             continue
-        level = float(median(s.value for s in series[-cfg.level_samples :]))
+        level = float(median([s.value for s in series[-cfg.level_samples :]]))
         if level >= warn + cfg.clear_margin_v:
             continue
         crit = cfg.critical_v.get(device.kind, 0.0)

@@ -12,6 +12,7 @@ matters is the longest time any one collar of the herd has been off plan there.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +21,7 @@ from api.alerts.engine.context import Evaluation
 from api.alerts.engine.inputs import PastureStatus, PlanEntry
 from api.alerts.engine.model import Condition, Subject, SubjectKind
 from api.alerts.engine.rules.base import Rule, escalating
-from api.alerts.engine.tracks import BoolArray, Track
+from api.alerts.engine.tracks import BoolArray, IntArray, Tracks
 
 NAME = "off_plan"
 
@@ -33,21 +34,37 @@ class _Presence:
 
 
 def _off_pairs(
-    track: Track, open_mask: BoolArray, entries: list[PlanEntry], index: dict[str, int]
+    tracks: Tracks,
+    open_mask: BoolArray,
+    plan: Sequence[PlanEntry],
+    planned: dict[str, int],
+    herd_of: IntArray,
 ) -> BoolArray:
-    """Per containment pair of the track: is that fix off plan in that pasture?"""
-    off = ~open_mask[track.pair_pasture]
+    """Per containment pair of the district: is that fix off plan in that pasture? All pairs
+    at once: the pair's (herd, pasture) is looked up among the plan entries' keys, then its
+    time checked against each entry with that key (rarely more than one)."""
+    pa = tracks.pair_pasture
+    off = ~open_mask[pa]
+    index = {p.id: i for i, p in enumerate(tracks.pastures)}
+    entries = [(planned[e.herd_id], index[e.pasture_id], e) for e in plan if e.pasture_id in index]
+    n_p = max(len(tracks.pastures), 1)
+    pair_herd = herd_of[tracks.dev[tracks.pair_fix]]
+    has_plan = pair_herd >= 0  # the herd has plan entries: they decide, not status alone
+    allowed = np.zeros(pa.size, dtype=bool)
     if entries:
-        pair_ts = track.ts[track.pair_fix]
-        allowed = np.zeros(track.pair_pasture.size, dtype=bool)
-        for e in entries:
-            idx = index.get(e.pasture_id)
-            if idx is not None:
-                allowed |= (
-                    (track.pair_pasture == idx) & (pair_ts >= e.start_ms) & (pair_ts < e.end_ms)
-                )
-        off |= ~allowed
-    return off
+        keys = np.array([h * n_p + p for h, p, _ in entries], dtype=np.int64)
+        starts = np.array([e.start_ms for _, _, e in entries], dtype=np.int64)
+        ends = np.array([e.end_ms for _, _, e in entries], dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        keys, starts, ends = keys[order], starts[order], ends[order]
+        pair_key = np.where(has_plan, pair_herd * n_p + pa, -1)
+        lo = np.searchsorted(keys, pair_key, side="left")
+        hi = np.searchsorted(keys, pair_key, side="right")
+        ts = tracks.ts[tracks.pair_fix]
+        for k in range(int((hi - lo).max(initial=0))):
+            e = np.minimum(lo + k, len(keys) - 1)
+            allowed |= (lo + k < hi) & (ts >= starts[e]) & (ts < ends[e])
+    return off | (has_plan & ~allowed)
 
 
 def _reason(status: PastureStatus, entries: list[PlanEntry], pasture_id: str) -> str:
@@ -64,38 +81,45 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
     now = ev.now_ms
     tracks = ev.tracks
     pastures = tracks.pastures
-    index = {p.id: i for i, p in enumerate(pastures)}
     open_mask = np.array([p.status is PastureStatus.OPEN for p in pastures], dtype=bool)
     entries_by_herd: dict[str, list[PlanEntry]] = defaultdict(list)
     for entry in plan:
         entries_by_herd[entry.herd_id].append(entry)
+    planned = {h: k for k, h in enumerate(sorted({e.herd_id for e in plan}))}
+    herd_of = np.array(
+        [planned.get(c.herd_id, -1) if c.herd_id else -1 for c in tracks.collars], dtype=np.int64
+    )
+    off = _off_pairs(tracks, open_mask, plan, planned, herd_of)
 
     # A silent collar whose last fix was in p holds an alert for p only while no collar of
     # its herd is known: once one is, the herd's whereabouts are known and count alone.
-    herd_known = {
-        t.device.herd_id for t in tracks.by_device.values() if t.known_at(now) and t.device.herd_id
-    }
+    known = tracks.known(now)
+    herd_known = {c.herd_id for c, k in zip(tracks.collars, known, strict=True) if k and c.herd_id}
+    # Only collars whose latest fix is off plan somewhere have anything to say.
+    pair_dev = tracks.dev[tracks.pair_fix]
+    at_last = off & (tracks.pair_fix == tracks.last[pair_dev])
     presence: dict[tuple[str, int], _Presence] = defaultdict(_Presence)
-    for track in tracks.by_device.values():
-        herd = track.device.herd_id
-        if herd is None or not track.pair_fix.size:
+    candidates = set(
+        zip(pair_dev[at_last].tolist(), tracks.pair_pasture[at_last].tolist(), strict=True)
+    )
+    for i, p in sorted(candidates):
+        device = tracks.collars[i]
+        herd = device.herd_id
+        if herd is None or (not known[i] and herd in herd_known):
             continue
-        entries = entries_by_herd.get(herd, [])
-        off = _off_pairs(track, open_mask, entries, index)
-        last = len(track) - 1
-        known = track.known_at(now)
-        if not known and herd in herd_known:
-            continue
-        for p in np.unique(track.pair_pasture[(track.pair_fix == last) & off]):
-            pred = np.zeros(len(track), dtype=bool)
-            pred[track.pair_fix[(track.pair_pasture == p) & off]] = True
-            slot = presence[(herd, int(p))]
-            slot.collars.add(track.device.device_id)
-            if known:
-                since = track.run_start_ms(pred, now)
-                slot.known = True
-                if since is not None:
-                    slot.longest_s = max(slot.longest_s, (now - since) / 1000)
+        slot = presence[(herd, p)]
+        slot.collars.add(device.device_id)
+        if known[i]:
+            lo, hi = int(tracks.offsets[i]), int(tracks.offsets[i + 1])
+            plo, phi = np.searchsorted(tracks.pair_fix, (lo, hi))
+            mine = slice(int(plo), int(phi))
+            pred = np.zeros(hi - lo, dtype=bool)
+            sel = (tracks.pair_pasture[mine] == p) & off[mine]
+            pred[tracks.pair_fix[mine][sel] - lo] = True
+            since = tracks.track(i).run_start_ms(pred, now)
+            slot.known = True
+            if since is not None:
+                slot.longest_s = max(slot.longest_s, (now - since) / 1000)
 
     out = []
     for (herd, p), slot in sorted(presence.items()):

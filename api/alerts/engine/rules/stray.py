@@ -20,7 +20,7 @@ from api.alerts.engine.context import Evaluation
 from api.alerts.engine.geodesy import distances_m
 from api.alerts.engine.model import Condition, ContextValue, Severity, Subject, SubjectKind
 from api.alerts.engine.rules.base import Rule, escalating
-from api.alerts.engine.tracks import Track, Tracks
+from api.alerts.engine.tracks import Tracks
 
 NAME = "stray"
 
@@ -47,20 +47,24 @@ def nearest_pastures(
     return [tracks.pastures[int(idx[n])].id for n in nearest], metres
 
 
-def _condition(track: Track, now: int, severity: Severity | None, value: float | None) -> Condition:
+def _condition(
+    tracks: Tracks, i: int, known: bool, severity: Severity | None, value: float | None
+) -> Condition:
+    last = int(tracks.last[i])
+    device = tracks.collars[i]
     context: dict[str, ContextValue] = {
-        "lat": round(float(track.lat[-1]), 6),
-        "lon": round(float(track.lon[-1]), 6),
-        "last_fix_ms": int(track.ts[-1]),
-        "position_known": track.known_at(now),
+        "lat": round(float(tracks.lat[last]), 6),
+        "lon": round(float(tracks.lon[last]), 6),
+        "last_fix_ms": int(tracks.ts[last]),
+        "position_known": known,
     }
     return Condition(
         rule=NAME,
         subject=Subject(
             SubjectKind.DEVICE,
-            track.device.okrug,
-            herd_id=track.device.herd_id,
-            device_id=track.device.device_id,
+            device.okrug,
+            herd_id=device.herd_id,
+            device_id=device.device_id,
         ),
         severity=severity,
         value=value,
@@ -75,34 +79,34 @@ def evaluate(ev: Evaluation) -> list[Condition] | None:
     cfg = ev.config.stray
     now = ev.now_ms
     tracks = ev.tracks
-    okrug_masks: dict[str, np.ndarray] = {}
+    # Per fix: inside a pasture of its collar's own okrug? All collars at once.
+    okrug_ids = {o: k for k, o in enumerate(sorted(set(tracks.pasture_okrug.tolist())))}
+    collar_okrug = np.array([okrug_ids.get(c.okrug, -1) for c in tracks.collars], dtype=np.int64)
+    pasture_okrug = np.array([okrug_ids[o] for o in tracks.pasture_okrug], dtype=np.int64)
+    own = pasture_okrug[tracks.pair_pasture] == collar_okrug[tracks.dev[tracks.pair_fix]]
+    outside = np.ones(tracks.ts.size, dtype=bool)
+    outside[tracks.pair_fix[own]] = False
+    known = tracks.known(now)
+    starts = tracks.run_starts(outside, now)
     out: list[Condition] = []
-    firing: dict[str, list[tuple[int, Track]]] = defaultdict(list)
-    for track in tracks.by_device.values():
-        okrug = track.device.okrug
-        if okrug not in okrug_masks:
-            okrug_masks[okrug] = tracks.pasture_okrug == okrug
-        mask = okrug_masks[okrug]
-        if not mask.any():
-            continue  # an okrug with no pasture registered: nothing to stray from
-        outside = ~track.inside(mask)
-        if track.known_at(now):
-            since = track.run_start_ms(outside, now)
-            if since is None:
+    firing: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    # Collars of an okrug with no pasture registered have nothing to stray from.
+    for i in np.flatnonzero(collar_okrug >= 0).tolist():
+        if known[i]:
+            if starts[i] < 0:
                 continue
-            outside_s = (now - since) / 1000
+            outside_s = (now - int(tracks.ts[starts[i]])) / 1000
             severity = (
                 escalating(outside_s, cfg.critical_after_s) if outside_s > cfg.sustain_s else None
             )
             if severity is not None:
-                firing[okrug].append((len(out), track))
-            out.append(_condition(track, now, severity, round(outside_s / 60, 1)))
-        elif outside[-1]:
-            out.append(_condition(track, now, None, None))
+                firing[tracks.collars[i].okrug].append((len(out), i))
+            out.append(_condition(tracks, i, True, severity, round(outside_s / 60, 1)))
+        elif outside[tracks.last[i]]:
+            out.append(_condition(tracks, i, False, None, None))
     for okrug, items in firing.items():
-        lon = np.array([t.lon[-1] for _, t in items])
-        lat = np.array([t.lat[-1] for _, t in items])
-        ids, metres = nearest_pastures(tracks, okrug, lon, lat)
+        last = tracks.last[[i for _, i in items]]
+        ids, metres = nearest_pastures(tracks, okrug, tracks.lon[last], tracks.lat[last])
         for (pos, _), pid, m in zip(items, ids, metres, strict=True):
             cond = out[pos]
             context = {**cond.context, "nearest_pasture_id": pid, "nearest_pasture_m": round(m)}

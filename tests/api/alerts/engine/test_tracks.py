@@ -122,3 +122,37 @@ def test_a_collar_with_only_flagged_fixes_has_no_track_and_breaks_no_rule() -> N
         found = RULES[rule].evaluate(ev)
         assert found is not None
         assert all(c.subject.device_id != "c-001" for c in found)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(1, 40), st.booleans()), min_size=1, max_size=12),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from([60, 300, 3600]),
+    st.integers(0, 30),
+)
+def test_run_starts_of_all_collars_match_each_tracks_own(
+    collars: list[list[tuple[int, bool]]], interval_s: int, late_min: int
+) -> None:
+    """The district-wide `run_starts` answers what `Track.run_start_ms` answers per collar:
+    random steps (some longer than max_gap), a random predicate, a random 'now'."""
+    fixes, preds = {}, {}
+    for k, steps in enumerate(collars):
+        dev = f"c-{k:03d}"
+        ts = T0 - MIN * np.cumsum([s for s, _ in steps])[::-1]
+        fixes[dev] = track(dev, [(int(t), 10.0 * i, 0.0) for i, t in enumerate(ts)])
+        preds[dev] = [p for _, p in steps]
+    now = T0 + late_min * MIN
+    devices = [collar(d, interval_s=interval_s) for d in fixes]
+    tracks = build_tracks(Snapshot(now_ms=now, devices=devices, fixes=fixes), FixConfig())
+    pred = np.concatenate([preds[c.device_id] for c in tracks.collars])
+    starts = tracks.run_starts(pred, now)
+    for i, device in enumerate(tracks.collars):
+        want = tracks.by_device[device.device_id].run_start_ms(
+            np.array(preds[device.device_id]), now
+        )
+        got = None if starts[i] < 0 else int(tracks.ts[starts[i]])
+        assert got == want, device.device_id
