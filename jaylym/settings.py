@@ -203,7 +203,10 @@ class Settings(BaseSettings):
         description="How old the district-wide answers that polling requests share may be, s: "
         "the latest positions (`GET /positions/latest`) and the season's grazing figures "
         "(`GET /pastures/grazing`), each computed once per period however many clients poll, "
-        "then scoped per caller. 0: computed for every request.",
+        "then scoped per caller; also how long each scope's finished answer and a verified "
+        "token are reused at most (a registry write through the API drops them at once; one "
+        "by another process, e.g. the CLI, is seen within this). 0: computed for every "
+        "request.",
     )
 
     alerts_timezone: str = Field(
