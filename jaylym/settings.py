@@ -208,6 +208,14 @@ class Settings(BaseSettings):
         "by another process, e.g. the CLI, is seen within this). 0: computed for every "
         "request.",
     )
+    api_keep_alive_s: int = Field(
+        75,
+        ge=1,
+        description="How long `jaylym serve` keeps an idle HTTP connection open, s. Longer "
+        "than a reverse proxy's or a busy client's own idle time: when the server closes "
+        "first, a request sent on the closing connection fails (uvicorn's 5 s default made "
+        "50 polling clients lose answers that way).",
+    )
 
     alerts_timezone: str = Field(
         "Asia/Almaty",
