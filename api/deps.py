@@ -76,23 +76,24 @@ def get_principal(
     ):
         limiter.failed(client)
         raise _unauthorized("invalid, expired or revoked token")
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        # At most once a minute: no write per request. Bookkeeping: it does not move the
-        # registry generation, so it drops no shared answer and no verified token.
-        session.execute(
-            update(ApiToken)
-            .where(ApiToken.id == token.id)
-            .values(last_used_at=now)
-            .execution_options(**{BOOKKEEPING: True}, synchronize_session=False)
-        )
-        session.commit()
-    principal = Principal(
+    principal = Principal(  # before the commit below expires the row's attributes
         token_id=token.id,
         role=token.role,
         okrugs=frozenset(token.okrugs) if token.okrugs is not None else None,
         herder_id=token.herder_id,
     )
-    verified.put(digest, principal, token.expires_at, generation)
+    expires_at = token.expires_at
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        # At most once a minute: no write per request. Bookkeeping: it does not move the
+        # registry generation, so it drops no shared answer and no verified token.
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == principal.token_id)
+            .values(last_used_at=now)
+            .execution_options(**{BOOKKEEPING: True}, synchronize_session=False)
+        )
+        session.commit()
+    verified.put(digest, principal, expires_at, generation)
     return principal
 
 
