@@ -25,6 +25,7 @@ def serve(
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level=settings.log_level,
+        timeout_keep_alive=settings.api_keep_alive_s,
     )
 
 

@@ -8,11 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.core.config import ApiConfig
 from api.core.problems import ProblemError
+from api.core.registry_generation import BOOKKEEPING
+from api.core.token_cache import TokenCache
 from api.policy import Access, Principal, check_role
 from jaylym.registry.broker import BrokerAccounts
 from jaylym.registry.models import ApiToken
@@ -60,8 +62,13 @@ def get_principal(
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise _unauthorized("an API token is required: Authorization: Bearer <token>")
     digest = hash_token(creds.credentials, config.token_pepper.get_secret_value())
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     now = datetime.now(UTC)
+    verified: TokenCache = request.app.state.token_cache
+    principal = verified.get(digest, now)
+    if principal is not None:
+        return principal
+    generation = verified.generation()  # read before the lookup (api/core/token_cache.py)
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     if (
         token is None
         or token.revoked_at is not None
@@ -69,15 +76,25 @@ def get_principal(
     ):
         limiter.failed(client)
         raise _unauthorized("invalid, expired or revoked token")
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now  # at most once a minute: no write per request
-        session.commit()
-    return Principal(
+    principal = Principal(  # before the commit below expires the row's attributes
         token_id=token.id,
         role=token.role,
         okrugs=frozenset(token.okrugs) if token.okrugs is not None else None,
         herder_id=token.herder_id,
     )
+    expires_at = token.expires_at
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        # At most once a minute: no write per request. Bookkeeping: it does not move the
+        # registry generation, so it drops no shared answer and no verified token.
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == principal.token_id)
+            .values(last_used_at=now)
+            .execution_options(**{BOOKKEEPING: True}, synchronize_session=False)
+        )
+        session.commit()
+    verified.put(digest, principal, expires_at, generation)
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]

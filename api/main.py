@@ -18,8 +18,11 @@ from api.core.bodylimit import BodyLimit
 from api.core.config import ApiConfig
 from api.core.latest_fixes import LatestFixes
 from api.core.ratelimit import FailureLimiter
+from api.core.registry_generation import RegistryGeneration
+from api.core.shared_bodies import SharedBodies
 from api.core.single_flight import SingleFlight
 from api.core.textguard import refuse_nul
+from api.core.token_cache import TokenCache
 from api.grazing.config import GrazingConfig
 from api.routes import (
     alerts,
@@ -170,6 +173,9 @@ def create_app(
     app.state.broker = broker or broker_accounts(
         config.mqtt_passwd_file, config.mqtt_reload_pid_file
     )
+    app.state.registry_generation = generation = RegistryGeneration(engine)
+    app.state.token_cache = TokenCache(config.shared_max_age_s, lambda: generation.value)
+    app.state.shared_bodies = SharedBodies(config.shared_max_age_s, lambda: generation.value)
     app.state.latest_fixes = LatestFixes(config.shared_max_age_s)
     app.state.season_figures = SingleFlight[object](config.shared_max_age_s)  # routes/grazing
     app.state.auth_limiter = FailureLimiter(config.auth_fail_limit, config.auth_fail_window_s)

@@ -7,8 +7,9 @@ times, for GET /positions/latest and then GET /pastures/grazing (one page, every
 Every answer is checked: status 200 and, for /positions/latest, one feature per collar; for
 /pastures/grazing, one item per pasture (see `_count` for how the client keeps its own cost
 small). A small asyncio httpx client rather than locust: one dependency fewer. The client
-shares the 2 cores with the server: at the server's ~10 ms per request its own ~1-2 ms per
-answer is part of what is measured.
+shares the 2 cores with the server and is measured too (`*_client_cpu_ms`): since the
+server reuses each scope's finished answer (~2 ms of server CPU per answer), the client's
+own ~5-7 ms per answer (httpx, gunzip, counting) is most of what the latencies measure.
 
 The alert loop runs in its own process here (JAYLYM_ALERTS_IN_SERVE=false): in `serve` its
 evaluation of 2 000 collars once a minute takes its CPU from these requests' figures, and it
@@ -181,9 +182,11 @@ def measure(
             if errors or not warm:
                 raise RuntimeError(f"{path} did not answer {expect} features or items")
             started, cpu = time.monotonic(), _cpu_s(server.pid)
+            client_cpu = time.process_time()
             lat, errors = asyncio.run(_closed_loop(base, token, path, clients, seconds, expect))
             elapsed = time.monotonic() - started  # longer than `seconds`: the last answers
             cpu = _cpu_s(server.pid) - cpu
+            client_cpu = time.process_time() - client_cpu
             figures |= {
                 f"{name}_requests": len(lat), f"{name}_errors": errors,
                 f"{name}_seconds": round(elapsed, 2),
@@ -191,6 +194,9 @@ def measure(
                 f"{name}_p50_ms": percentile(lat, 50), f"{name}_p99_ms": percentile(lat, 99),
                 # CPU the server spent per answer: what the load costs, whatever else runs
                 f"{name}_server_cpu_ms": 1000 * cpu / max(len(lat) + errors, 1),
+                # ... and the load generator on the same cores: once it costs more per answer
+                # than the server, the latencies are mostly its own queueing
+                f"{name}_client_cpu_ms": 1000 * client_cpu / max(len(lat) + errors, 1),
             }  # fmt: skip
     finally:
         server.terminate()

@@ -203,7 +203,18 @@ class Settings(BaseSettings):
         description="How old the district-wide answers that polling requests share may be, s: "
         "the latest positions (`GET /positions/latest`) and the season's grazing figures "
         "(`GET /pastures/grazing`), each computed once per period however many clients poll, "
-        "then scoped per caller. 0: computed for every request.",
+        "then scoped per caller; also how long each scope's finished answer and a verified "
+        "token are reused at most (a registry write through the API drops them at once; one "
+        "by another process, e.g. the CLI, is seen within this). 0: computed for every "
+        "request.",
+    )
+    api_keep_alive_s: int = Field(
+        75,
+        ge=1,
+        description="How long `jaylym serve` keeps an idle HTTP connection open, s. Longer "
+        "than a reverse proxy's or a busy client's own idle time: when the server closes "
+        "first, a request sent on the closing connection fails (uvicorn's 5 s default made "
+        "50 polling clients lose answers that way).",
     )
 
     alerts_timezone: str = Field(

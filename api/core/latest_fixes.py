@@ -166,6 +166,10 @@ class LatestFixes:
     def refreshes(self) -> int:
         return self._shared.computations
 
+    def current(self) -> LatestView | None:
+        """The view if it is fresh, without refreshing it."""
+        return self._shared.current()
+
     def get(
         self, store: TimeSeriesStore, all_collars: Callable[[], Collection[Collar]], now_ms: int
     ) -> LatestView:

@@ -40,6 +40,12 @@ class SingleFlight(Generic[T]):
             return value
         return None
 
+    def current(self) -> T | None:
+        """The shared value if it is fresh, without computing (None: due for a refresh)."""
+        if self.max_age_s <= 0:
+            return None
+        return self._fresh(lambda _: True)
+
     def get(self, compute: Callable[[], T], usable: Callable[[T], bool] = lambda _: True) -> T:
         """The shared value, computed by `compute` when missing, older than `max_age_s`, or
         not `usable` for this caller (e.g. it lacks an object created since). Errors of

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 
 from api.alerts.runtime.registry_view import load_view
@@ -17,6 +17,7 @@ from api.alerts.runtime.season import FixesTooShort, SeasonTotals
 from api.core.paging import CursorQuery, LimitQuery, Page
 from api.core.params import SlugId
 from api.core.problems import ProblemError, field_error, problem_responses
+from api.core.shared_bodies import NOT_MODIFIED, SharedBodies, respond, scope_key
 from api.core.single_flight import SingleFlight
 from api.deps import AccessDep, StoreDep, authorize
 from api.grazing import GrazingConfig, GrazingModel
@@ -107,7 +108,7 @@ def _season_figures(request: Request, access: AccessDep, store: TimeSeriesStore)
 
 def _season(
     request: Request, access: AccessDep, store: TimeSeriesStore, wanted: set[str]
-) -> list[PastureGrazingRead]:
+) -> tuple[SeasonFigures, list[PastureGrazingRead]]:
     """The figures of the `wanted` pastures (already scoped by the caller's page query), from
     the shared computation; a pasture registered since it was made forces a new one."""
     shared: SingleFlight[SeasonFigures] = request.app.state.season_figures
@@ -118,7 +119,7 @@ def _season(
         )
     except TimeoutError as exc:
         raise ProblemError(503, str(exc)) from exc
-    return [item for pid, item in figures.items.items() if pid in wanted]
+    return figures, [item for pid, item in figures.items.items() if pid in wanted]
 
 
 def _read(result: GrazingResult) -> list[PastureGrazingRead]:
@@ -128,6 +129,11 @@ def _read(result: GrazingResult) -> list[PastureGrazingRead]:
 @router.get(
     "/grazing",
     summary="Grazing pressure of every visible pasture over its current season",
+    description="Shared answers, at most JAYLYM_API_SHARED_MAX_AGE_S old (the `Age` header "
+    "says how old). Send `If-None-Match` with the last `ETag` to get a 304 while nothing "
+    "changed.",
+    response_model=Page[PastureGrazingRead] | GrazingFeatureCollection,
+    responses=NOT_MODIFIED,
 )
 def all_grazing(
     request: Request,
@@ -138,13 +144,35 @@ def all_grazing(
     format: Literal["json", "geojson"] = Query(
         "json", description="`geojson`: a FeatureCollection for map layers."
     ),
-) -> Page[PastureGrazingRead] | GrazingFeatureCollection:
+) -> Response:
+    bodies: SharedBodies = request.app.state.shared_bodies
+    shared: SingleFlight[SeasonFigures] = request.app.state.season_figures
+    # The caller's whole scope and the request's parameters: same key, same bytes.
+    key = ("pastures/grazing", scope_key(access.principal), limit, cursor, format)
+    body = bodies.get(key, shared.current())
+    if body is None:
+        generation = bodies.generation()  # read before the registry (shared_bodies.py)
+        figures, answer = _all_grazing(request, access, store, limit, cursor, format)
+        content = answer.model_dump_json(by_alias=True).encode()
+        body = bodies.put(key, content, "application/json", figures, generation)
+    return respond(request, body)
+
+
+def _all_grazing(
+    request: Request,
+    access: AccessDep,
+    store: TimeSeriesStore,
+    limit: int,
+    cursor: str | None,
+    format: str,
+) -> tuple[SeasonFigures | None, Page[PastureGrazingRead] | GrazingFeatureCollection]:
     rows, nxt = page(access.session, access.select(Pasture), Pasture.id, limit, cursor, str)
+    figures: SeasonFigures | None = None
     items: list[PastureGrazingRead] = []
     if rows:
-        items = _season(request, access, store, {p.id for p in rows})
+        figures, items = _season(request, access, store, {p.id for p in rows})
     if format == "json":
-        return Page(items=items, next_cursor=nxt)
+        return figures, Page(items=items, next_cursor=nxt)
     by_id = {g.pasture_id: g for g in items}
     features = [
         GrazingFeature(
@@ -156,7 +184,7 @@ def all_grazing(
         for p in rows
         if p.id in by_id
     ]
-    return GrazingFeatureCollection(features=features, next_cursor=nxt)
+    return figures, GrazingFeatureCollection(features=features, next_cursor=nxt)
 
 
 @router.get(

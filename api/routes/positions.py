@@ -9,12 +9,14 @@ from sqlalchemy import select
 
 from api.core.latest_fixes import Collar, LatestFixes
 from api.core.problems import ProblemError, problem_responses
+from api.core.shared_bodies import NOT_MODIFIED, SharedBodies, respond, scope_key
 from api.deps import AccessDep, StoreDep
+from api.policy import Access
 from api.routes._base import resource_router
 from api.schemas.telemetry import PositionCollection
 from jaylym.models import datetime_to_ms
 from jaylym.registry.models import Device
-from jaylym.store.base import StoreError
+from jaylym.store.base import StoreError, TimeSeriesStore
 
 router = resource_router("positions")
 
@@ -22,30 +24,43 @@ router = resource_router("positions")
 @router.get(
     "/latest",
     summary="Latest valid fix of every visible collar",
+    description="Shared answers: `age_s` is the fix's age when the answer was made, at most "
+    "JAYLYM_API_SHARED_MAX_AGE_S before it is sent (the `Age` header says how long). Send "
+    "`If-None-Match` with the last `ETag` to get a 304 while nothing changed.",
     response_model=PositionCollection,
-    responses=problem_responses(503),
+    responses={**problem_responses(503), **NOT_MODIFIED},
 )
 def latest_positions(request: Request, access: AccessDep, store: StoreDep) -> Response:
-    # The caller's collars, scoped in SQL on every request; only the fixes come from the
-    # shared cache (api/core/latest_fixes.py), never a view made for another caller.
+    bodies: SharedBodies = request.app.state.shared_bodies
+    cache: LatestFixes = request.app.state.latest_fixes
+    # The caller's whole scope is the key: a body is only ever reused for the same scope.
+    key = ("positions/latest", scope_key(access.principal))
+    body = bodies.get(key, cache.current())
+    if body is None:
+        generation = bodies.generation()  # read before the registry (shared_bodies.py)
+        view, content = _build(access, store, cache)
+        body = bodies.put(key, content, "application/json", view, generation)
+    return respond(request, body)
+
+
+def _build(access: Access, store: TimeSeriesStore, cache: LatestFixes) -> tuple[object, bytes]:
+    # The caller's collars, scoped in SQL; only the fixes come from the shared view
+    # (api/core/latest_fixes.py), never a view made for another caller.
     columns = select(Device.id, Device.herd_id, Device.okrug_id).where(Device.kind == "collar")
     # Core rows (the session's connection, not the ORM's row loading: 2 000 rows per request)
     db = access.session.connection()
     rows = db.execute(columns.where(access.condition(Device)).order_by(Device.id))
     collars: list[Collar] = [(d, h, o) for d, h, o in rows]
     now_ms = datetime_to_ms(datetime.now(UTC))
-    cache: LatestFixes = request.app.state.latest_fixes
 
     def every_collar() -> list[Collar]:  # unscoped: the cache serves every caller
         return [(d, h, o) for d, h, o in db.execute(columns)]
 
     try:
         view = cache.get(store, every_collar, now_ms) if collars else None
-        body = view.geojson(store, collars, now_ms) if view else None
+        content = view.geojson(store, collars, now_ms) if view else None
     except StoreError as exc:
         raise ProblemError(503, f"time-series store: {exc}") from exc
     except TimeoutError as exc:
         raise ProblemError(503, str(exc)) from exc
-    return Response(
-        body or b'{"type":"FeatureCollection","features":[]}', media_type="application/json"
-    )
+    return view, content or b'{"type":"FeatureCollection","features":[]}'
