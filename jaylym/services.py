@@ -390,6 +390,17 @@ class Postgres(LocalServer):
             ]
         )
 
+    def ready(self) -> bool:
+        """Accepting connections, not only listening: PostgreSQL opens its port while still
+        starting up and answers "the database system is starting up" until it is done."""
+        if not port_open(self.port):
+            return False
+        argv = [self._bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-t", "2"]
+        try:
+            return subprocess.run(argv, capture_output=True, timeout=5).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
     def start(self) -> None:
         if os.geteuid() == 0:
             self.log_path.touch()
