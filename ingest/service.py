@@ -51,7 +51,8 @@ class IngestService:
                 protocol=cfg.mqtt_protocol,
                 session_expiry_s=cfg.session_expiry_s,
                 subscriptions=topic_filters(cfg),
-                receive_maximum=cfg.batch_max,
+                # Two batches: one committing, the next one filling (ingest/consumer.py).
+                receive_maximum=min(2 * cfg.batch_max, 65535),
                 status_topic=f"pasture/v1/_ingest/{cfg.client_id.lower().replace('_', '-')}/status",
             ),
             self._offer,

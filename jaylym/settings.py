@@ -394,8 +394,9 @@ class Settings(BaseSettings):
         500,
         ge=1,
         le=65535,
-        description="Most messages per durable write and acknowledgement batch; keep it "
-        "within the broker's `max_inflight_messages`.",
+        description="Most messages per durable write and acknowledgement batch; two batches "
+        "are in flight at once (one committing, one filling), so keep twice it within the "
+        "broker's `max_inflight_messages`.",
     )
     ingest_flush_interval_s: float = Field(
         0.2, gt=0, le=10, description="Longest a partial batch waits before it is written, s."
