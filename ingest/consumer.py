@@ -8,15 +8,20 @@ Batches close on count (`batch_max`, kept within the broker's in-flight window: 
 sends no more than that many unacknowledged messages) and on time (`flush_interval_s`), so a
 trickle is never stuck waiting for a full batch.
 
-Two batches overlap: while batch N is made durable on the commit thread (the HTTP write and
-the SQLite commit wait with the GIL released), this thread decodes and validates batch N+1.
+With `overlap_commit` (off by default), two batches overlap: while batch N is made durable on
+the commit thread (the HTTP write and the SQLite commit wait with the GIL released), this
+thread decodes and validates batch N+1.
 The order of the durable steps does not change: N+1 is committed only after N, each batch is
 acknowledged only after its own commit, and the duplicate check of N+1 sees N's keys (kept
 in `_pending` until N's commit has put them in the repeat window). Everything else that
 touches the store, the spool or the ledger (spool replay, stats, retries) first waits for the
 batch in flight (`_settle`), so only one thread ever writes at a time. Two batches in flight
-need a broker window of 2 x `batch_max` (Mosquitto's `max_inflight_messages` 1000, and the
-MQTT 5 receive maximum the ingest asks for).
+need a broker window of 2 x `batch_max` (Mosquitto's `max_inflight_messages`, and the MQTT 5
+receive maximum the ingest then asks for). Off by default: with the broker, InfluxDB and the
+load on the same two busy cores, the bench measured more CPU per message with it and no
+steady gain in rate (bench/results/ingest-round2.md): no core is free to run the overlap,
+and the consumer wakes for nearly every message while the next batch trickles in. It is for
+a store and a registry on other hosts, where the write is mostly waiting on the network.
 """
 
 from __future__ import annotations
@@ -106,7 +111,7 @@ class Consumer:
         self._in_flight: Future[bool] | None = None  # the batch on the commit thread
         self._in_flight_batch: Prepared | None = None
         self._pending: set[tuple[str, int, int]] = set()  # keys prepared, not committed yet
-        self._committer = ThreadPoolExecutor(1, thread_name_prefix="ingest-commit")
+        self._committer: ThreadPoolExecutor | None = None  # started on first use
         self._undecoded: list[Inbound] = []  # registry down: decoded again later
         self._store_retry_at = 0.0
         self._retry_s = RETRY_MIN_S
@@ -154,7 +159,8 @@ class Consumer:
         try:
             self._settle()
         finally:
-            self._committer.shutdown(wait=True)
+            if self._committer is not None:
+                self._committer.shutdown(wait=True)
 
     def flush_stats(self) -> None:
         """`device_stats` and `dlq` increments into the store (docs/storage-dashboards.md).
@@ -202,8 +208,15 @@ class Consumer:
             self.inbox.doze(lambda: self._in_flight is None or self._in_flight.done(), 1.0)
 
     def _launch(self, prepared: Prepared) -> None:
-        """Commit `prepared` on the commit thread (the previous batch is settled)."""
+        """Commit `prepared`: on the commit thread with `overlap_commit`, else here and now
+        (the previous batch is settled either way)."""
         assert self._in_flight is None
+        if not self.cfg.overlap_commit:
+            if not self._commit(prepared):
+                self._held.append(prepared)
+            return
+        if self._committer is None:
+            self._committer = ThreadPoolExecutor(1, thread_name_prefix="ingest-commit")
         self._in_flight_batch = prepared
         self._in_flight = self._committer.submit(self._commit, prepared)
         self._in_flight.add_done_callback(lambda _f: self.inbox.wake())

@@ -201,7 +201,7 @@ def test_the_next_batch_is_decoded_while_one_commits_and_sees_its_keys(tmp_path:
     is acknowledged after its own commit, in order."""
     import threading
 
-    h = Harness(tmp_path, batch_max=3)
+    h = Harness(tmp_path, batch_max=3, overlap_commit=True)
     release = threading.Event()
     written: list[int] = []
     write = h.store.write
@@ -217,7 +217,10 @@ def test_the_next_batch_is_decoded_while_one_commits_and_sees_its_keys(tmp_path:
 
     def spy(batch: Any, decoded: Any) -> Any:
         prepared_with_writes_done.append(len(written))
-        return prepare(batch, decoded)
+        result = prepare(batch, decoded)
+        if len(prepared_with_writes_done) == 2:  # batch 2 is prepared: let batch 1 finish
+            release.set()
+        return result
 
     h.consumer._prepare = spy  # type: ignore[method-assign]
     ts0 = time.time() - 3600
@@ -227,11 +230,8 @@ def test_the_next_batch_is_decoded_while_one_commits_and_sees_its_keys(tmp_path:
         h.send(COW1, collar_msg([seq], ts0=ts0))
     h.consumer.step()  # batch 1 decoded, its commit started; more input waits: returns
     assert not h.transport.acked
-    timer = threading.Timer(0.3, release.set)
-    timer.start()
     h.consumer.step()  # batch 2 decoded while batch 1's write waits, then batch 1 settled
     h.drain()
-    timer.join()
     assert prepared_with_writes_done == [0, 0]
     assert written == [3]  # batch 2 had only repeats: no second write
     assert h.transport.acked == [1, 2, 3, 4, 5, 6]
