@@ -185,12 +185,12 @@ def _measure_all(state: Run, skip: frozenset[str]) -> None:
                     burst = partial(ingest_load.burst, state.work, broker, influx.url,
                                     state.spec(broker), procs)  # fmt: skip
                     state.record(f"ingest_{procs}", burst)
+                if "latency" not in skip and rep < plan.latency_reps:
+                    _latency(state, procs, rep)
         if peer_ready:
             with state.broker() as broker:
                 state.record("node_red", partial(peer.burst, state.work, broker, influx,
                                                  state.spec(broker)))  # fmt: skip
-    if "latency" not in skip:
-        _latency(state)
     if "alerts" not in skip:
         world = alerts_eval.build(plan.alert_herds, *plan.alert_grid)
         for _ in range(max(plan.reps, 3)):
@@ -200,27 +200,36 @@ def _measure_all(state: Run, skip: frozenset[str]) -> None:
         _api(state)
 
 
-def _latency(state: Run) -> None:
-    """At half of each configuration's median zero-loss throughput, for a fixed duration."""
+def _latency(state: Run, procs: int, rep: int) -> None:
+    """At half the throughput of the burst just measured (same configuration, same
+    repetition), for a fixed duration. Half of a median measured minutes earlier was above
+    what the machine could take when it had got busier since: a backlog built up and the p99
+    measured the backlog, not the ingest (7 s in one run). Paced from the burst just before,
+    the load is half of what the machine took a moment ago."""
     from bench import ingest_load
 
-    for rep in range(state.plan.latency_reps):
-        for procs in (1, 2):
-            rates = [r["rate"] for r in state.runs.get(f"ingest_{procs}", []) if r["zero_loss"]]
-            if not rates:
-                state.skipped[f"latency_{procs}"] = f"no zero-loss throughput with {procs} proc"
-                continue
-            rate = 0.5 * median(rates)
-            messages = int(rate * state.plan.latency_seconds)
-            print(
-                f"latency {rep + 1}/{state.plan.latency_reps}, {procs} proc at {rate:,.0f}/s",
-                flush=True,
-            )
-            with state.broker() as broker:
-                spec = state.spec(broker, messages=messages, rate=rate, processes=1)
-                paced = partial(ingest_load.paced, state.work, broker, state.influx.url, spec,
-                                procs)  # fmt: skip
-                state.record(f"latency_{procs}", paced)
+    bursts = state.runs.get(f"ingest_{procs}", [])
+    last = bursts[-1] if bursts else None
+    if last is None or not last["zero_loss"] or len(bursts) < rep + 1:
+        print(f"latency {rep + 1}: skipped, no zero-loss burst with {procs} proc just before",
+              flush=True)  # fmt: skip
+        if not state.runs.get(f"latency_{procs}"):  # reported only if no repetition measured
+            state.skipped[f"latency_{procs}"] = f"no zero-loss burst with {procs} proc"
+        return
+    state.skipped.pop(f"latency_{procs}", None)
+    rate = 0.5 * last["rate"]
+    messages = int(rate * state.plan.latency_seconds)
+    print(f"latency {rep + 1}/{state.plan.latency_reps}, {procs} proc at {rate:,.0f}/s "
+          f"(half the burst just before)", flush=True)  # fmt: skip
+    with state.broker() as broker:
+        spec = state.spec(broker, messages=messages, rate=rate, processes=1)
+        paced = partial(ingest_load.paced, state.work, broker, state.influx.url, spec,
+                        procs)  # fmt: skip
+
+        def with_source() -> dict[str, Any]:
+            return {**paced(), "paced_from_burst_rate": last["rate"]}
+
+        state.record(f"latency_{procs}", with_source)
 
 
 def _alert_latency(state: Run) -> None:

@@ -7,6 +7,21 @@ then the broker keeps it (persistent session) and redelivers it to the next proc
 Batches close on count (`batch_max`, kept within the broker's in-flight window: the broker
 sends no more than that many unacknowledged messages) and on time (`flush_interval_s`), so a
 trickle is never stuck waiting for a full batch.
+
+With `overlap_commit` (off by default), two batches overlap: while batch N is made durable on
+the commit thread (the HTTP write and the SQLite commit wait with the GIL released), this
+thread decodes and validates batch N+1.
+The order of the durable steps does not change: N+1 is committed only after N, each batch is
+acknowledged only after its own commit, and the duplicate check of N+1 sees N's keys (kept
+in `_pending` until N's commit has put them in the repeat window). Everything else that
+touches the store, the spool or the ledger (spool replay, stats, retries) first waits for the
+batch in flight (`_settle`), so only one thread ever writes at a time. Two batches in flight
+need a broker window of 2 x `batch_max` (Mosquitto's `max_inflight_messages`, and the MQTT 5
+receive maximum the ingest then asks for). Off by default: with the broker, InfluxDB and the
+load on the same two busy cores, the bench measured more CPU per message with it and no
+steady gain in rate (bench/results/ingest-round2.md): no core is free to run the overlap,
+and the consumer wakes for nearly every message while the next batch trickles in. It is for
+a store and a registry on other hosts, where the write is mostly waiting on the network.
 """
 
 from __future__ import annotations
@@ -17,6 +32,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -84,12 +100,18 @@ class Consumer:
         self.clock = clock
         self.transport: Transport | None = None
         self.inbox: Inbox[Inbound] = Inbox()
-        self._in_hand = 0  # taken from the inbox, not acknowledged yet
+        # Taken from the inbox, and acknowledged: one counter per thread (no shared +=).
+        self._taken = 0
+        self._acked = 0
         self.limits = TimeLimits(cfg.max_future_s * 1000, cfg.max_age_days * 86_400_000)
         self.window = RepeatWindow(cfg.dedup_window)
         self.positions = PositionFlagger(cfg.max_hdop, cfg.max_speed_kmh)
         self.soil = SoilFlagger(cfg.soil_saturation_pct, cfg.flatline_h)
-        self._held: Prepared | None = None  # durable step failed: retried, not acked
+        self._held: list[Prepared] = []  # durable step failed: retried in order, not acked
+        self._in_flight: Future[bool] | None = None  # the batch on the commit thread
+        self._in_flight_batch: Prepared | None = None
+        self._pending: set[tuple[str, int, int]] = set()  # keys prepared, not committed yet
+        self._committer: ThreadPoolExecutor | None = None  # started on first use
         self._undecoded: list[Inbound] = []  # registry down: decoded again later
         self._store_retry_at = 0.0
         self._retry_s = RETRY_MIN_S
@@ -98,7 +120,7 @@ class Consumer:
         self.stats = StatsExporter(cfg.client_id, cfg.stats_interval_s, clock=clock)
         metrics.spool_bytes.set(spool.depth_bytes)
         # Read when scraped: a gauge moved per message would cost a lock on the network thread.
-        metrics.pending.set_function(lambda: self.inbox.qsize() + self._in_hand)
+        metrics.pending.set_function(lambda: self.inbox.qsize() + self._taken - self._acked)
 
     # --- wiring --------------------------------------------------------------------------
     def offer(self, message: Inbound) -> None:
@@ -119,13 +141,26 @@ class Consumer:
     @property
     def holding(self) -> bool:
         """True while acknowledgements are held (spool full or ledger down)."""
-        return self._held is not None or bool(self._undecoded)
+        return bool(self._held) or bool(self._undecoded)
 
     # --- the loop ------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            self.step(stop)
-        self.flush_stats()  # the last interval's counts, on a clean stop
+        try:
+            while not stop.is_set():
+                self.step(stop)
+            self._settle()
+            self.flush_stats()  # the last interval's counts, on a clean stop
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Wait for the batch in flight (its commit is bounded by the store's and the
+        ledger's own timeouts), then stop the commit thread."""
+        try:
+            self._settle()
+        finally:
+            if self._committer is not None:
+                self._committer.shutdown(wait=True)
 
     def flush_stats(self) -> None:
         """`device_stats` and `dlq` increments into the store (docs/storage-dashboards.md).
@@ -139,7 +174,9 @@ class Consumer:
             self._store_down(exc)
 
     def step(self, stop: threading.Event | None = None) -> None:
-        if self._held is not None or self._undecoded:
+        if self._in_flight is not None and self._in_flight.done():
+            self._settle()  # a failure there is held before anything else happens
+        if self._held or self._undecoded:
             if not self._retry_blocked():
                 self._pause(stop)
             self._replay()
@@ -147,9 +184,54 @@ class Consumer:
         batch = self._collect()
         if batch:
             self._handle(batch)
-        self._replay()
+        else:
+            self._settle()
+        self._overlap_wait()
+        if not self.spool.empty:
+            self._settle()
+            self._replay()
         if self.stats.due():
+            self._settle()
             self.flush_stats()
+
+    def _overlap_wait(self) -> None:
+        """Return when there is new input to decode beside the batch in flight, or once that
+        batch is settled: with nothing to overlap, a step ends with its batch done (so a
+        trickle is acknowledged at once, and `holding` is exact after a step)."""
+        while self._in_flight is not None:
+            if self._in_flight.done():
+                self._settle()
+                return
+            if not self.inbox.empty():
+                return
+            # Woken by a message or by the commit's end (done callback); bounded anyway.
+            self.inbox.doze(lambda: self._in_flight is None or self._in_flight.done(), 1.0)
+
+    def _launch(self, prepared: Prepared) -> None:
+        """Commit `prepared`: on the commit thread with `overlap_commit`, else here and now
+        (the previous batch is settled either way)."""
+        assert self._in_flight is None
+        if not self.cfg.overlap_commit:
+            if not self._commit(prepared):
+                self._held.append(prepared)
+            return
+        if self._committer is None:
+            self._committer = ThreadPoolExecutor(1, thread_name_prefix="ingest-commit")
+        self._in_flight_batch = prepared
+        self._in_flight = self._committer.submit(self._commit, prepared)
+        self._in_flight.add_done_callback(lambda _f: self.inbox.wake())
+
+    def _settle(self) -> None:
+        """Wait for the batch in flight; a failed commit is held (retried, in order)."""
+        future, prepared = self._in_flight, self._in_flight_batch
+        if future is None or prepared is None:
+            return
+        try:
+            done = future.result()  # a bug in there is raised here, as before the overlap
+        finally:
+            self._in_flight = self._in_flight_batch = None
+        if not done:
+            self._held.append(prepared)
 
     def _pause(self, stop: threading.Event | None) -> None:
         delay = self._retry_s
@@ -162,7 +244,7 @@ class Consumer:
     def _collect(self) -> list[Inbound]:
         interval = self.cfg.flush_interval_s
         batch = self.inbox.take(self.cfg.batch_max, interval, interval)
-        self._in_hand += len(batch)
+        self._taken += len(batch)
         return batch
 
     def _handle(self, batch: list[Inbound]) -> None:
@@ -173,19 +255,25 @@ class Consumer:
             self._undecoded = batch
             return
         prepared = self._prepare(batch, decoded)
-        if not self._commit(prepared):
-            self._held = prepared
+        self._settle()  # batch N before N+1: the ledger sees every device's seqs in order
+        if self._held:
+            self._held.append(prepared)
+        else:
+            self._launch(prepared)
 
     def _retry_blocked(self) -> bool:
+        """Commit the held batches in order, then decode the batch the registry refused."""
+        self._settle()
+        while self._held:
+            if not self._commit(self._held[0]):
+                return False
+            self._held.pop(0)
         if self._undecoded:
             batch, self._undecoded = self._undecoded, []
             self._handle(batch)
-            return not self._undecoded and self._held is None
-        assert self._held is not None
-        if self._commit(self._held):
-            self._held = None
-            return True
-        return False
+            self._settle()
+            return not self._undecoded and not self._held
+        return True
 
     # --- decoding and validation ---------------------------------------------------------
     def _decode(self, msg: Inbound) -> tuple[Decoded, DeviceInfo] | Rejected:
@@ -231,7 +319,7 @@ class Consumer:
                 if obs is None:
                     obs = prepared.observed[item.device_id] = Observation([])
                 key = item.key
-                if key in self.window or key in in_batch:
+                if key in self.window or key in in_batch or key in self._pending:
                     obs.duplicates += 1
                     self.metrics.duplicates.inc()
                     continue
@@ -240,6 +328,7 @@ class Consumer:
                 prepared.items.append(self._flag(item))
         for source, n in sources.items():  # per batch: labels() costs more than the count
             self.metrics.received.labels(source=source).inc(n)
+        self._pending.update(in_batch)
         return prepared
 
     def _flag(self, item: Item) -> Item:
@@ -291,7 +380,9 @@ class Consumer:
         self.stats.add(deltas, prepared.devices, prepared.dead)
         self._publish_dead(prepared.dead)
         now = self.clock()
-        self.window.add_many([item.key for item in prepared.items])
+        keys = [item.key for item in prepared.items]
+        self.window.add_many(keys)
+        self._pending.difference_update(keys)  # after: a key is always in one of the two
         observe = self.metrics.lag.observe
         for item in prepared.items:
             observe(max(0.0, now - item.ts_ms / 1000))
@@ -454,7 +545,7 @@ class Consumer:
 
     def _ack(self, messages: list[Inbound]) -> None:
         """One hand-over for the batch: the transport sends its PUBACKs in one write."""
-        self._in_hand -= len(messages)
+        self._acked += len(messages)
         if self.transport is not None:
             self.transport.ack_many(messages)
 

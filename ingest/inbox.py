@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -49,6 +50,19 @@ class Inbox(Generic[T]):
             self._drain(batch, most)
             if len(batch) >= most or not self._wait(deadline):
                 return batch
+
+    def wake(self) -> None:
+        """Wake a consumer dozing in `doze` (any thread)."""
+        self._ready.set()
+
+    def doze(self, done: Callable[[], bool], timeout_s: float) -> None:
+        """Sleep until an item arrives or `wake` is called, at most `timeout_s`; at once when
+        there is an item already or `done()` holds. The event is cleared *before* both checks,
+        so a `put` or `wake` just after them still ends the wait."""
+        self._ready.clear()
+        if self._items or done():
+            return
+        self._ready.wait(timeout_s)
 
     def _drain(self, batch: list[T], most: int) -> None:
         items = self._items

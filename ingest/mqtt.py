@@ -45,6 +45,9 @@ class Inbound(NamedTuple):
     received_at: float
 
 
+_tuple_new = tuple.__new__
+
+
 class Transport(Protocol):
     @property
     def connected(self) -> bool: ...
@@ -298,7 +301,9 @@ class PahoTransport:
             text = topic.decode()
         except UnicodeDecodeError:  # refused later as a bad topic, never a crash of the loop
             text = topic.decode("utf-8", "replace")
-        self._on_message(Inbound(text, payload, mid, qos, self._generation, time.time()))
+        # tuple.__new__ straight: a NamedTuple's own __new__ is a Python-level lambda around it.
+        self._on_message(_tuple_new(Inbound, (text, payload, mid, qos, self._generation,
+                                              time.time())))  # fmt: skip
 
     def ack(self, message: Inbound) -> bool:
         if message.qos == 0:

@@ -16,7 +16,7 @@ from ingest import fastcheck
 from ingest.decoders.base import Decoded
 from ingest.reasons import Reason, Rejected
 from ingest.schema import CollarIn, SoilIn, classify
-from jaylym.models import DeviceDirectory, DeviceInfo, PositionReading, Reading, SoilReading
+from jaylym.models import DeviceDirectory, DeviceInfo, Reading, new_position, new_soil
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +25,13 @@ class TimeLimits:
     max_age_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Item:
-    """One wire reading of one device: a collar fix, or a soil sample over N depths."""
+    """One wire reading of one device: a collar fix, or a soil sample over N depths.
+
+    Not frozen: one is built per message, and a frozen dataclass's __init__ costs several
+    times a plain one's. Nothing changes an item after `build_items`; the consumer replaces
+    one (`_flag`) rather than editing it."""
 
     device_id: str
     seq: int
@@ -83,25 +87,17 @@ def _build_item(raw: dict[str, Any], device: DeviceInfo, now_ms: int, limits: Ti
         seq, ts, lat, lon, hdop, sats, alt, bat = fastcheck.collar(raw) or _collar_model(raw)
         ts_ms = _check_time(ts, now_ms, limits)
         readings: tuple[Reading, ...] = (
-            PositionReading(device.device_id, ts_ms, seq, lat, lon, device.okrug, device.herd_id,
-                            hdop, sats, alt, bat),
+            new_position(device.device_id, ts_ms, seq, lat, lon, device.okrug, device.herd_id,
+                         hdop, sats, alt, bat),
         )  # fmt: skip
     else:
         seq, ts, depths, vwc, tsoil, bat = fastcheck.soil(raw) or _soil_model(raw)
         ts_ms = _check_time(ts, now_ms, limits)
         readings = tuple(
-            SoilReading(
-                device_id=device.device_id,
-                ts_ms=ts_ms,
-                seq=seq,
-                depth_cm=depth,
-                vwc=vwc[i],
-                okrug=device.okrug,
-                tsoil=None if tsoil is None else tsoil[i],
-                bat=bat,
-            )
+            new_soil(device.device_id, ts_ms, seq, depth, vwc[i], device.okrug,
+                     None if tsoil is None else tsoil[i], bat)
             for i, depth in enumerate(depths)
-        )
+        )  # fmt: skip
     return Item(device.device_id, seq, ts_ms, readings)
 
 

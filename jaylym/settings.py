@@ -68,7 +68,7 @@ class IngestConfig(BaseModel):
     mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
     session_expiry_s: int = 14 * 24 * 3600
     shared_group: str | None = None
-    batch_max: int = 500
+    batch_max: int = 1000
     flush_interval_s: float = 0.2
     max_payload_bytes: int = 65536
     max_future_s: int = 600
@@ -84,6 +84,7 @@ class IngestConfig(BaseModel):
     metrics_port: int = 9108
     metrics_host: str = "127.0.0.1"
     stats_interval_s: float = 60.0
+    overlap_commit: bool = False
 
 
 def parse_mqtt_url(url: str) -> MqttConfig:
@@ -402,11 +403,11 @@ class Settings(BaseSettings):
         "the load.",
     )
     ingest_batch_max: int = Field(
-        500,
+        1000,
         ge=1,
         le=65535,
         description="Most messages per durable write and acknowledgement batch; keep it "
-        "within the broker's `max_inflight_messages`.",
+        "within the broker's `max_inflight_messages` (1000 in deploy/mosquitto).",
     )
     ingest_flush_interval_s: float = Field(
         0.2, gt=0, le=10, description="Longest a partial batch waits before it is written, s."
@@ -465,6 +466,14 @@ class Settings(BaseSettings):
         le=3600,
         description="How often the ingest writes its `device_stats` and `dlq` increments to "
         "the time-series store (for the Devices dashboard), seconds.",
+    )
+    ingest_overlap_commit: bool = Field(
+        False,
+        description="Decode the next batch on a second thread's time while the previous one "
+        "is written and committed; two batches then sit in the broker's window, so keep twice "
+        "`JAYLYM_INGEST_BATCH_MAX` within `max_inflight_messages`. For a store and registry on "
+        "other hosts; with everything on one busy 2-core machine it cost CPU "
+        "(bench/results/ingest-round2.md).",
     )
 
     @field_validator("mqtt_url")

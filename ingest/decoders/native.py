@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from pydantic import ValidationError
@@ -22,10 +23,10 @@ class NativeDecoder:
         return topic.startswith("pasture/v1/")
 
     def decode(self, topic: str, payload: bytes) -> Decoded:
-        match = TOPIC_RE.fullmatch(topic)
-        if match is None:
+        parts = _topic_parts(topic)
+        if parts is None:
             raise Rejected(Reason.BAD_TOPIC, "not pasture/v1/{okrug}/{kind}/{device_id}/telemetry")
-        okrug, kind, device_id = match.groups()
+        okrug, kind, device_id = parts
         obj = parse_json(payload)
         # The model decides whatever the plain check does not vouch for (ingest/fastcheck.py).
         readings = fastcheck.envelope_readings(obj)
@@ -35,6 +36,17 @@ class NativeDecoder:
             except ValidationError as exc:
                 raise Rejected(*classify(exc)) from None
         return Decoded(self.name, readings, device_id, None, okrug, kind)
+
+
+@functools.lru_cache(maxsize=16384)
+def _topic_parts(topic: str) -> tuple[str, str, str] | None:
+    """(okrug, kind, device_id) of a telemetry topic. Cached: each device has one topic and
+    sends it with every message; bounded, so a flood of made-up topics only evicts."""
+    match = TOPIC_RE.fullmatch(topic)
+    if match is None:
+        return None
+    okrug, kind, device_id = match.groups()
+    return okrug, kind, device_id
 
 
 DECODER = NativeDecoder()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from ingest.reasons import Reason
 from jaylym.models import PositionReading, SoilFlag, SoilReading
@@ -192,3 +193,49 @@ def test_store_refusal_is_isolated_to_the_refused_item(tmp_path: Path) -> None:
     assert sorted(r.seq for r in h.store.points.values()) == [1, 2]
     assert [d.reason for d in h.ledger.dead_letters] == ["store_rejected"]
     assert h.transport.acked == [1, 2]
+
+
+def test_the_next_batch_is_decoded_while_one_commits_and_sees_its_keys(tmp_path: Path) -> None:
+    """Batch 2 repeats batch 1 and is decoded while batch 1's write is still under way: its
+    repeats are dropped (the in-flight keys count), nothing is stored twice, and each batch
+    is acknowledged after its own commit, in order."""
+    import threading
+
+    h = Harness(tmp_path, batch_max=3, overlap_commit=True)
+    release = threading.Event()
+    written: list[int] = []
+    write = h.store.write
+
+    def slow_write(readings: Any) -> None:
+        assert release.wait(10), "the test never released the write"
+        write(readings)
+        written.append(len(readings))
+
+    h.store.write = slow_write  # type: ignore[method-assign]
+    prepared_with_writes_done: list[int] = []
+    prepare = h.consumer._prepare
+
+    def spy(batch: Any, decoded: Any) -> Any:
+        prepared_with_writes_done.append(len(written))
+        result = prepare(batch, decoded)
+        if len(prepared_with_writes_done) == 2:  # batch 2 is prepared: let batch 1 finish
+            release.set()
+        return result
+
+    h.consumer._prepare = spy  # type: ignore[method-assign]
+    ts0 = time.time() - 3600
+    for seq in (1, 2, 3):
+        h.send(COW1, collar_msg([seq], ts0=ts0))
+    for seq in (1, 2, 3):  # the same three again: a redelivery
+        h.send(COW1, collar_msg([seq], ts0=ts0))
+    h.consumer.step()  # batch 1 decoded, its commit started; more input waits: returns
+    assert not h.transport.acked
+    h.consumer.step()  # batch 2 decoded while batch 1's write waits, then batch 1 settled
+    h.drain()
+    assert prepared_with_writes_done == [0, 0]
+    assert written == [3]  # batch 2 had only repeats: no second write
+    assert h.transport.acked == [1, 2, 3, 4, 5, 6]
+    assert h.metric("jaylym_ingest_duplicates_total") == 3
+    assert h.ledger.counts["cow-1"].received == 3
+    assert h.ledger.counts["cow-1"].duplicates == 3
+    assert not h.consumer._pending
