@@ -280,6 +280,10 @@ def measure(
 
         stop = threading.Event()
         written = [0]
+        # Collars whose battery has gone flat stay flat: the writer's later fixes for them
+        # must not report a full battery again, or the rule (median of the last three) would
+        # see it recover before the loop ran and the alert would rightly never open.
+        flat: set[int] = set()
         send, close = (
             mqtt_sender(Path(tmp), store, collars) if via == "mqtt" else (store.write, lambda: None)
         )
@@ -291,7 +295,8 @@ def measure(
                 ts = time.time_ns() // 1_000_000
                 batch = []
                 for _ in range(rate):
-                    batch.append(fix(c % collars, ts, seq, pastures))
+                    n = c % collars
+                    batch.append(fix(n, ts, seq, pastures, bat=3.0 if n in flat else 4.0))
                     c += 1
                     if c % collars == 0:
                         seq += 1
@@ -313,6 +318,7 @@ def measure(
             target = (k * 97) % collars
             device = f"c-{target:05d}"
             ts = time.time_ns() // 1_000_000
+            flat.add(target)
             store.write([fix(target, ts - 2 + j, 5000 + j, pastures, bat=3.0) for j in range(3)])
             stored = time.perf_counter()
             deadline = stored + interval * 4 + 30
