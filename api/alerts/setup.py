@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 
 from api.alerts.channels import Channel
 from api.alerts.channels.mqtt import MqttChannel
@@ -48,11 +48,18 @@ def build_channels(config: AlertsDeliveryConfig) -> dict[ChannelName, Channel]:
     return channels
 
 
-def build_deliverer(config: AlertsDeliveryConfig) -> Deliverer:
-    store = SqlDeliveryLog.from_url(config.db_url)
-    if not inspect(store.engine).has_table("alembic_version"):
-        # A standalone log; in the registry database the migrations own these tables.
-        store.create_all()
+def build_deliverer(
+    config: AlertsDeliveryConfig, registry_engine: Engine | None = None
+) -> Deliverer:
+    """The deliverer, recovered. `registry_engine` is reused when the log lives in the
+    registry database (pass it only then); otherwise the log's own database is opened."""
+    if registry_engine is not None:
+        store = SqlDeliveryLog(registry_engine)
+    else:
+        store = SqlDeliveryLog.from_url(config.db_url)
+        if not inspect(store.engine).has_table("alembic_version"):
+            # A standalone log; in the registry database the migrations own these tables.
+            store.create_all()
     deliverer = Deliverer(
         store,
         build_channels(config),

@@ -14,18 +14,17 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import Engine
 
-from api.alerts.delivery import Deliverer, RetryPolicy
-from api.alerts.delivery_log import SqlDeliveryLog
+from api.alerts.delivery import Deliverer
 from api.alerts.engine import AlertEngine, EngineConfig, LoopThread
 from api.alerts.engine.loop import Clock
 from api.alerts.engine.sql_repository import SqlAlchemyRepository
 from api.alerts.runtime.registry_view import RegistryView
 from api.alerts.runtime.sink import DeliverySink
 from api.alerts.runtime.snapshot import RegistrySnapshotSource
-from api.alerts.setup import build_channels
+from api.alerts.setup import build_deliverer
 from api.grazing import GrazingConfig
 from jaylym.registry.db import session_factory
-from jaylym.settings import AlertsDeliveryConfig, Settings
+from jaylym.settings import Settings
 from jaylym.store.base import TimeSeriesStore
 
 log = structlog.get_logger("jaylym.alerts.service")
@@ -45,31 +44,6 @@ def engine_config(settings: Settings, grazing: GrazingConfig) -> EngineConfig:
         if k not in explicit
     }
     return config.model_copy(update={"fixes": config.fixes.model_copy(update=update)})
-
-
-def build_deliverer(
-    config: AlertsDeliveryConfig, db_engine: Engine, registry_url: str
-) -> Deliverer:
-    """The deliverer on the registry database, or on its own one if configured apart."""
-    if config.db_url == registry_url:
-        log_store = SqlDeliveryLog(db_engine)
-    else:
-        log_store = SqlDeliveryLog.from_url(config.db_url)
-        log_store.create_all()  # a standalone log is not under the registry's migrations
-    deliverer = Deliverer(
-        log_store,
-        build_channels(config),
-        policy=RetryPolicy(
-            max_attempts=config.max_attempts,
-            base_s=config.backoff_base_s,
-            max_backoff_s=config.backoff_max_s,
-            max_retry_after_s=config.max_retry_after_s,
-        ),
-        timezone=config.timezone,
-        default_language=config.default_language,
-    )
-    deliverer.recover()
-    return deliverer
 
 
 @dataclass
@@ -97,7 +71,9 @@ class AlertService:
     ) -> AlertService:
         grazing = settings.grazing()
         delivery = settings.alerts_delivery()
-        deliverer = build_deliverer(delivery, db_engine, settings.registry_url)
+        deliverer = build_deliverer(
+            delivery, db_engine if delivery.db_url == settings.registry_url else None
+        )
         source = RegistrySnapshotSource(
             session_factory(db_engine),
             store,
