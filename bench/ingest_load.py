@@ -26,16 +26,17 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench import rawpub, registry_seed
-from bench.common import count, create_db, wait_for_count
+from bench.common import count, create_db, shortfall, wait_end, wait_for_load
+from bench.cpu import Meter, process_cpu
 from bench.probe import PROBE_DEVICE, Probe, percentile
-from jaylym.services import Mosquitto, free_port, wait_until
+from jaylym.services import LocalServer, Mosquitto, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 INGEST_MODE = "jaylym ingest (SQLite registry: SQL device directory and ledger)"
@@ -80,7 +81,7 @@ class IngestProcs:
     def sample_cpu(self) -> None:
         """CPU seconds (user + system) each process has used so far: on a machine shared with
         other work, CPU per message is the figure that other work disturbs least."""
-        self.cpu_s = [_cpu_seconds(pid) for pid in self.pids()]
+        self.cpu_s = [process_cpu(pid) for pid in self.pids()]
 
     def stop(self) -> None:
         for pid in self.pids():
@@ -100,15 +101,6 @@ def _child_pid(pid: int) -> int | None:
     except OSError:
         return None
     return int(children[0]) if children else None
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return float("nan")
-    # utime and stime, fields 14 and 15 of proc(5), counted here after the ")" of the name
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _vm_hwm_mib(pid: int) -> float:
@@ -209,25 +201,33 @@ def _py_spy(out: Path) -> list[str]:
 
 def burst(
     work: Path, broker: Mosquitto, influx_url: str, spec: rawpub.RawLoad, processes: int,
-    *, timeout: float = 600, profile_to: Path | None = None, **options: Any,
+    *, timeout: float = 600, profile_to: Path | None = None, store_pid: int | None = None,
+    end: str = "gated", **options: Any,
 ) -> dict[str, Any]:  # fmt: skip
     """Throughput: every device publishes its share at once; rate = messages / (first
-    publish -> last reading queryable). Zero loss means exactly `sent` points stored."""
+    publish -> last reading queryable). Zero loss means exactly `sent` points stored.
+    `cpu` is each party's CPU per message over that window (`store_pid`: the InfluxDB);
+    `end="full"` waits with the former full-count polling, for comparing the two."""
     database = f"ingest_{uuid.uuid4().hex[:10]}"
     create_db(influx_url, database)
     with ingest(work, broker, influx_url, database, spec, processes,
                 profile_to=profile_to, **options) as procs:  # fmt: skip
+        meter = Meter(broker_pid=_pid(broker), store_pid=store_pid, consumer_pids=procs.pids())
         procs.sample_cpu()
         idle_cpu = sum(procs.cpu_s)  # start-up, before the burst
+        meter.start()
         started = time.monotonic()
         load = rawpub.run(spec)
         sent = int(load["sent"])
-        stored, reached = wait_for_count(influx_url, database, sent, timeout=timeout)
-        elapsed = reached - started
+        done = wait_end(influx_url, database, spec, timeout=timeout, end=end, store_pid=store_pid)
+        meter.stop()
+        meter.add("generator", load["cpu_s"])
+        elapsed = done.reached - started
         procs.sample_cpu()
         burst_cpu = sum(procs.cpu_s) - idle_cpu
         time.sleep(0.5)  # a second look: more than `sent` would mean doubles
         stored = count(influx_url, database)
+        short = shortfall(influx_url, database, spec) if stored != sent else {}
     return {
         "processes": processes,
         "sent": sent,
@@ -235,13 +235,22 @@ def burst(
         "stored": stored,
         "lost": sent - stored,
         "zero_loss": stored == sent,
+        "shortfall": short,
         "seconds": round(elapsed, 3),
         "rate": sent / elapsed if stored == sent else 0.0,
         "publish_rate": load["publish_rate"],
         "cpu_us_per_msg": burst_cpu / sent * 1e6 if sent else float("nan"),
+        "cpu": meter.report(sent),
+        "end_polls": done.polls,
+        "end_poll_store_cpu_ms": done.poll_store_cpu_s * 1000,
+        "end_poll_wall_s": done.poll_wall_s,
         "peak_rss_mib": procs.peak_rss_mib,
         "ingest_counters": procs.counters,
     }
+
+
+def _pid(server: LocalServer | None) -> int | None:
+    return server.proc.pid if server is not None and server.proc is not None else None
 
 
 def paced(
@@ -258,9 +267,11 @@ def paced(
         load = rawpub.run(spec)
         probe.stop()
         sent = int(load["sent"]) + len(probe.sent)
-        stored, _ = wait_for_count(influx_url, database, sent, timeout=settle)
+        stored = wait_for_load(influx_url, database, spec, timeout=settle,
+                               extra=len(probe.sent)).stored  # fmt: skip
     lat = probe.latencies_ms()
-    short = {} if stored == sent else shortfall(influx_url, database, spec, len(probe.sent))
+    short = ({} if stored == sent else
+             shortfall(influx_url, database, spec, {PROBE_DEVICE: len(probe.sent)}))  # fmt: skip
     return {
         "ingest_counters": procs.counters,
         "shortfall": short,
@@ -277,23 +288,6 @@ def paced(
         "max_ms": max(lat) if lat else float("nan"),
         "peak_rss_mib": procs.peak_rss_mib,
     }
-
-
-def shortfall(influx_url: str, database: str, spec: rawpub.RawLoad, probes: int) -> dict[str, int]:
-    """Per device, how many points are missing (for the report of a run that lost some)."""
-    per_device = max(1, spec.messages // spec.connections)
-    expected = {f"{spec.prefix}-{i:05d}": per_device for i in range(spec.connections)}
-    expected[PROBE_DEVICE] = probes
-    answer = httpx.get(
-        f"{influx_url}/query",
-        params={"db": database, "q": 'SELECT count("seq") FROM "position" GROUP BY "device"'},
-        timeout=30,
-    ).json()
-    stored = {
-        s["tags"]["device"]: int(s["values"][0][1])
-        for s in answer["results"][0].get("series") or []
-    }
-    return {d: n - stored.get(d, 0) for d, n in expected.items() if stored.get(d, 0) != n}
 
 
 def static_worker(devices: int) -> None:
@@ -321,6 +315,15 @@ def static_worker(devices: int) -> None:
     service.run(stop)
 
 
+def after(spec: rawpub.RawLoad, rate: float, seconds: float) -> rawpub.RawLoad:
+    """A paced load that follows `spec` on the same devices: seq and time go on from the
+    burst's last reading. `seq_offset` counts per device: offsetting by the burst's total
+    (100 000) once put every paced reading 28 h later, in the future, and the ingest
+    rightly rejected them all."""
+    return replace(spec, messages=int(rate * seconds), processes=1, rate=rate,
+                   seq_offset=spec.seq_offset + spec.per_connection)  # fmt: skip
+
+
 def main() -> None:
     import tempfile
 
@@ -338,6 +341,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="paced run length")
     parser.add_argument("--static", action="store_true",
                         help="no registry: static devices, memory ledger")  # fmt: skip
+    parser.add_argument("--end", choices=["gated", "full"], default="gated",
+                        help="end of the burst: cheap gates then the full count, or the full "
+                        "count every 0.1 s (the former way, for comparison)")  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -357,13 +363,10 @@ def main() -> None:
                 start_ts=int(time.time()) - 86_400,
             )  # fmt: skip
             out["burst"] = burst(work, srv.mosquitto, srv.influxd.url, spec, args.processes,
+                                 store_pid=_pid(srv.influxd), end=args.end,
                                  **options)  # fmt: skip
             if args.rate:
-                paced_spec = rawpub.RawLoad(
-                    url=srv.mosquitto.url(), messages=int(args.rate * args.seconds),
-                    connections=args.devices, processes=1, rate=args.rate,
-                    start_ts=spec.start_ts, seq_offset=args.messages,
-                )  # fmt: skip
+                paced_spec = after(spec, args.rate, args.seconds)
                 out["paced"] = paced(work, srv.mosquitto, srv.influxd.url, paced_spec,
                                      args.processes, **options)  # fmt: skip
     print(json.dumps(out, indent=2, default=str))

@@ -9,14 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from bench import rawpub
-from bench.common import count, create_db, wait_for_count
+from bench.common import count, create_db, shortfall, wait_end
+from bench.cpu import Meter
 from bench.node_red import NodeRed
 from jaylym.services import SERVICE_USER, InfluxD, Mosquitto
 
 
 def burst(
-    work: Path, broker: Mosquitto, influx: InfluxD, spec: rawpub.RawLoad, *, timeout: float = 300
-) -> dict[str, Any]:
+    work: Path, broker: Mosquitto, influx: InfluxD, spec: rawpub.RawLoad, *,
+    timeout: float = 300, end: str = "gated",
+) -> dict[str, Any]:  # fmt: skip
+    """The same burst, the same end detection (`end` as in `common.wait_end`) and the
+    same per-party CPU accounting as the ingest's."""
     database = f"nodered_{uuid.uuid4().hex[:10]}"
     create_db(influx.url, database)
     red = NodeRed(work / f"node-red-{database}", broker.port, broker.passwords[SERVICE_USER],
@@ -24,15 +28,24 @@ def burst(
     red.workdir.mkdir(parents=True, exist_ok=True)
     red.start()
     try:
+        assert red.proc is not None
+        store_pid = influx.proc.pid if influx.proc else None
+        meter = Meter(broker_pid=broker.proc.pid if broker.proc else None, store_pid=store_pid,
+                      consumer_pids=[red.proc.pid])  # fmt: skip
+        meter.start()
         started = time.monotonic()
         load = rawpub.run(spec)
         sent = int(load["sent"])
-        # Node-RED acknowledges on arrival, so a loss shows as a count that stops short:
-        # the wait ends at `timeout` and the run is reported as lossy, not as a rate.
-        stored, reached = wait_for_count(influx.url, database, sent, timeout=timeout)
-        elapsed = reached - started
+        # Node-RED acknowledges on arrival, so a loss shows as a count that stops short: the
+        # wait ends when it stops moving and the run is reported as lossy, not as a rate.
+        # The same wait as the ingest's (bench.common.wait_for_load).
+        done = wait_end(influx.url, database, spec, timeout=timeout, end=end, store_pid=store_pid)
+        meter.stop()
+        meter.add("generator", load["cpu_s"])
+        elapsed = done.reached - started
         time.sleep(0.5)
         stored = count(influx.url, database)
+        short = shortfall(influx.url, database, spec) if stored != sent else {}
     finally:
         red.stop()
     return {
@@ -40,7 +53,12 @@ def burst(
         "stored": stored,
         "lost": sent - stored,
         "zero_loss": stored == sent,
+        "shortfall": short,
         "seconds": round(elapsed, 3),
         "rate": sent / elapsed if stored == sent else 0.0,
         "publish_rate": load["publish_rate"],
+        "cpu": meter.report(sent),
+        "end_polls": done.polls,
+        "end_poll_store_cpu_ms": done.poll_store_cpu_s * 1000,
+        "end_poll_wall_s": done.poll_wall_s,
     }

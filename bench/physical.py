@@ -15,6 +15,7 @@ from typing import Any
 
 from bench import rawpub
 from bench.common import count
+from bench.cpu import Meter, exited_cpu, process_cpu
 from jaylym.models import PositionReading
 from jaylym.services import Mosquitto, find_binary, wait_until
 from jaylym.settings import InfluxConfig, parse_mqtt_url
@@ -25,8 +26,11 @@ BATCH = 5000
 TELEMETRY = "pasture/v1/+/+/+/telemetry"
 
 
-def relay(broker: Mosquitto, spec: rawpub.RawLoad, timeout: float = 300) -> dict[str, Any]:
-    """Messages per second from the first publish until a bare QoS 1 subscriber got them all."""
+def relay(
+    broker: Mosquitto, spec: rawpub.RawLoad, timeout: float = 300, *, store_pid: int | None = None
+) -> dict[str, Any]:
+    """Messages per second from the first publish until a bare QoS 1 subscriber got them all;
+    `cpu`: each party's CPU per message (the idle store, `store_pid`, for completeness)."""
     cfg = parse_mqtt_url(broker.url())
     client_id = f"bench-bare-{uuid.uuid4().hex[:6]}"
     password = cfg.password.get_secret_value() if cfg.password else ""
@@ -34,15 +38,23 @@ def relay(broker: Mosquitto, spec: rawpub.RawLoad, timeout: float = 300) -> dict
             "-u", cfg.username or "", "-P", password, "-i", client_id,
             "-q", "1", "-t", TELEMETRY, "-C", str(spec.messages)]  # fmt: skip
     sub = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    broker_pid = broker.proc.pid if broker.proc is not None else None
+    meter = Meter(broker_pid=broker_pid, store_pid=store_pid)
     try:
         # The broker logs each connection; the SUBSCRIBE follows within milliseconds.
         wait_until(lambda: client_id in broker.log_path.read_text(errors="replace"),
                    timeout=15, what="bare subscriber connected")  # fmt: skip
         time.sleep(0.3)
+        sub_cpu = process_cpu(sub.pid)
+        meter.start()
         started = time.monotonic()
         load = rawpub.run(spec)
+        # The subscriber exits after its last message: read its CPU before it is reaped.
+        meter.add("consumer", exited_cpu(sub.pid, timeout) - sub_cpu)
         sub.wait(timeout=timeout)
         elapsed = time.monotonic() - started
+        meter.stop()
+        meter.add("generator", load["cpu_s"])
     finally:
         if sub.poll() is None:
             sub.kill()
@@ -54,12 +66,13 @@ def relay(broker: Mosquitto, spec: rawpub.RawLoad, timeout: float = 300) -> dict
         "seconds": round(elapsed, 3),
         "rate": load["sent"] / elapsed if received_all else 0.0,
         "publish_rate": load["publish_rate"],
+        "cpu": meter.report(int(load["sent"])),
     }
 
 
 def readings(spec: rawpub.RawLoad) -> list[PositionReading]:
     """The readings the ingest makes of `spec`'s messages (same devices, seq, ts and fix)."""
-    per_conn = max(1, spec.messages // spec.connections)
+    per_conn = spec.per_connection
     out = []
     for index in range(spec.connections):
         device = f"{spec.prefix}-{index:05d}"
@@ -81,16 +94,22 @@ def readings(spec: rawpub.RawLoad) -> list[PositionReading]:
     return out
 
 
-def store_write(influx_url: str, lines: list[str]) -> dict[str, Any]:
-    """Lines per second posted by the plain adapter into a fresh database, checked after."""
+def store_write(influx_url: str, lines: list[str], *, store_pid: int | None = None
+                ) -> dict[str, Any]:  # fmt: skip
+    """Lines per second posted by the plain adapter into a fresh database, checked after;
+    `cpu`: the store's and the adapter's (the consumer: this process) CPU per line."""
     database = f"limit_{uuid.uuid4().hex[:10]}"
     store = InfluxStore(InfluxConfig(url=influx_url, database=database, batch_size=BATCH,
                                      gzip=False))  # fmt: skip
     store.create_database()
+    meter = Meter(store_pid=store_pid)
     try:
+        meter.start()
         started = time.monotonic()
         store.write_lines(lines)
         elapsed = time.monotonic() - started
+        meter.stop()
+        meter.used["consumer"] = meter.used.pop("bench")  # the adapter is the bench process
         stored = count(influx_url, database)
     finally:
         store.drop_database()
@@ -100,6 +119,7 @@ def store_write(influx_url: str, lines: list[str]) -> dict[str, Any]:
         "stored": stored,
         "seconds": round(elapsed, 3),
         "rate": len(lines) / elapsed if stored == len(lines) else 0.0,
+        "cpu": meter.report(len(lines)),
     }
 
 

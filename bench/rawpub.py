@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import resource
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from jaylym.settings import parse_mqtt_url
+from jaylym.settings import IngestConfig, parse_mqtt_url
 
 WINDOW = 500  # unacknowledged PUBLISHes per connection
 
@@ -82,9 +83,38 @@ class RawLoad:
     processes: int = 2
     okrug: str = "bench"
     prefix: str = "bench"
-    start_ts: int = 1_760_000_000
+    # Reading n of every device is stamped start_ts + seq_offset + n seconds: a day ago by
+    # default, well inside what the ingest accepts (see `check_times`).
+    start_ts: int = field(default_factory=lambda: int(time.time()) - 86_400)
     seq_offset: int = 0
     rate: float | None = None  # messages per second over all connections; None: flat out
+
+    @property
+    def per_connection(self) -> int:
+        """Messages each connection (device) publishes: `messages` rounded down."""
+        return max(1, self.messages // self.connections)
+
+    @property
+    def sent(self) -> int:
+        return self.per_connection * self.connections
+
+    def ts_range(self) -> tuple[int, int]:
+        """First and last reading time, Unix seconds (the same for every device)."""
+        first = self.start_ts + self.seq_offset
+        return first, first + self.per_connection - 1
+
+    def check_times(self, now: float | None = None) -> None:
+        """Refuse a load whose readings the ingest would reject as too far in the future or
+        too old (its default limits): a bench that measures rejections measures nothing."""
+        now = time.time() if now is None else now
+        limits = IngestConfig()
+        first, last = self.ts_range()
+        if last > now + limits.max_future_s:
+            raise ValueError(f"readings up to {last - now:.0f} s in the future: the ingest "
+                             f"rejects more than {limits.max_future_s} s")  # fmt: skip
+        if first < now - limits.max_age_days * 86_400:
+            raise ValueError(f"readings from {(now - first) / 86_400:.0f} days ago: the ingest "
+                             f"rejects more than {limits.max_age_days} days")  # fmt: skip
 
 
 async def _one_connection(spec: RawLoad, index: int, count: int) -> tuple[int, int]:
@@ -142,12 +172,16 @@ async def _process_main(spec: RawLoad, indices: list[int], per_conn: int) -> tup
 def _worker(spec: RawLoad, indices: list[int], per_conn: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
     started = time.perf_counter()
     sent, acked = asyncio.run(_process_main(spec, indices, per_conn))
-    out.put((sent, acked, time.perf_counter() - started))
+    # A forked child's usage starts at zero: this is the worker's whole CPU, start-up included.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.put((sent, acked, time.perf_counter() - started, usage.ru_utime + usage.ru_stime))
 
 
 def run(spec: RawLoad) -> dict[str, float]:
-    """Publish `spec.messages` (rounded down to a multiple of connections); wait for PUBACKs."""
-    per_conn = max(1, spec.messages // spec.connections)
+    """Publish `spec.messages` (rounded down to a multiple of connections); wait for PUBACKs.
+    `cpu_s` is the CPU the generator's worker processes used (user + system)."""
+    spec.check_times()
+    per_conn = spec.per_connection
     groups: list[list[int]] = [[] for _ in range(spec.processes)]
     for index in range(spec.connections):
         groups[index % spec.processes].append(index)
@@ -165,4 +199,5 @@ def run(spec: RawLoad) -> dict[str, float]:
         "acked": sum(r[1] for r in rows),
         "publish_seconds": seconds,
         "publish_rate": sent / seconds if seconds else 0.0,
+        "cpu_s": sum(r[3] for r in rows),
     }

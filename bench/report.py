@@ -83,6 +83,7 @@ def figures(state: Run) -> dict[str, float]:
     f["ingest_vs_node_red"] = _ratio(best, f["node_red_rate"])
     f["two_vs_one"] = _ratio(f["ingest_2_rate"], f["ingest_1_rate"])
     f["generator_vs_ingest"] = _ratio(f["generator_publish_rate"], best)
+    f.update(cpu_figures(state, f))
     f["ingest_peak_rss_mib"] = max(
         (v for k, v in f.items() if k.endswith("peak_rss_mib") and not math.isnan(v)),
         default=float("nan"),
@@ -92,6 +93,51 @@ def figures(state: Run) -> dict[str, float]:
         default=float("nan"),
     )
     return f
+
+
+# Runs whose CPU is accounted party by party (bench/cpu.py), in the table's order.
+CPU_RUNS = {"relay": "Broker relay (bare subscriber)", "store_write": "Store write (adapter)",
+            "ingest_1": "Ingest, 1 process", "ingest_2": "Ingest, 2 processes",
+            "node_red": "Node-RED flow"}  # fmt: skip
+CPU_COLUMNS = ("generator_us", "broker_us", "store_us", "consumer_us", "bench_us", "total_us",
+               "other_us", "cores_busy", "machine_cores_busy")  # fmt: skip
+
+
+def _med_cpu(state: Run, key: str, column: str) -> float:
+    rows = [r for r in state.runs.get(key, []) if r.get("zero_loss", True) and r.get("cpu")]
+    return median([float(r["cpu"][column]) for r in rows if r["cpu"].get(column) is not None])
+
+
+def cpu_figures(state: Run, f: dict[str, float]) -> dict[str, float]:
+    """CPU per message of each party (medians), and what the cores allow a consumer: with
+    the generator, the broker and the store taking what they took, `ceiling` is the rate a
+    consumer that cost nothing would reach (cores x 1e6 / their µs per message); `budget_*`
+    is the consumer CPU per message the goal's rate would leave (negative: out of reach on
+    this machine whatever the consumer does)."""
+    from bench.cpu import cores
+
+    n = cores()
+    out: dict[str, float] = {"cores": float(n)}
+    for key in CPU_RUNS:
+        for column in CPU_COLUMNS:
+            out[f"cpu_{key}_{column}"] = _med_cpu(state, key, column)
+    for key in ("ingest_1", "ingest_2", "node_red"):  # what detecting the end cost the store
+        out[f"end_store_cpu_ms_{key}"] = _med(state, key, "end_poll_store_cpu_ms")
+    targets = {"limit": 0.75 * f["physical_limit"], "node_red": 1.5 * f["node_red_rate"]}
+    for key in ("ingest_1", "ingest_2"):
+        others = sum(out[f"cpu_{key}_{p}_us"] for p in ("generator", "broker", "store"))
+        ceiling = n * 1e6 / others if others and not math.isnan(others) else float("nan")
+        out[f"{key}_others_us"] = others
+        out[f"{key}_ceiling"] = ceiling
+        out[f"{key}_ceiling_vs_limit"] = _ratio(ceiling, f["physical_limit"])
+        out[f"{key}_ceiling_vs_node_red"] = _ratio(ceiling, f["node_red_rate"])
+        total = out[f"cpu_{key}_total_us"]
+        out[f"{key}_cores_allow"] = n * 1e6 / total if total and not math.isnan(total) else (
+            float("nan"))  # fmt: skip
+        for goal, rate in targets.items():
+            budget = n * 1e6 / rate - others - out[f"cpu_{key}_bench_us"] if rate else math.nan
+            out[f"{key}_budget_{goal}_us"] = budget
+    return out
 
 
 # (key, label, goal text, predicate on the figure)
@@ -260,6 +306,7 @@ def markdown(result: dict[str, Any]) -> str:
     }
     for key, label in labels.items():
         out.append(f"| {label} | {_num(f.get(key))} |")
+    out += cpu_markdown(f)
     out += ["", "## Runs", "", "| Measure | Repetitions |", "|---|---|"]
     for key, rows in result["runs"].items():
         brief = "; ".join(_run_brief(r) for r in rows)
@@ -291,6 +338,75 @@ def _run_brief(row: dict[str, Any]) -> str:
                 "grazing_p99_ms", "latency_p50_s", "latency_p99_s"):  # fmt: skip
         if row.get(key) is not None:
             parts.append(f"{key} {_num(row[key])}")
+    if row.get("cpu") and row["cpu"].get("total_us") is not None:
+        parts.append(f"CPU {_num(row['cpu']['total_us'])} µs/msg all parties")
     if "zero_loss" in row:
         parts.append("no loss" if row["zero_loss"] else f"LOST {row.get('lost', '?')}")
     return ", ".join(parts)
+
+
+def cpu_markdown(f: dict[str, Any]) -> list[str]:
+    """The CPU table: who used the cores in each run, and what that leaves a consumer."""
+    if all(f.get(f"cpu_{key}_total_us") is None for key in CPU_RUNS):
+        return []
+    cores = f.get("cores")
+    out = [
+        "",
+        "## CPU per message by party (µs, user + system, medians)",
+        "",
+        "Generator: the load generator's worker processes; broker: Mosquitto; store: InfluxDB; "
+        "consumer: the bare `mosquitto_sub`, the storage adapter, the ingest processes or "
+        "Node-RED; bench: the measuring process (starting the generator, detecting the end). "
+        "Cores busy: the parties' CPU over the run's wall time; machine: every CPU busy "
+        f"(/proc/stat), of {_num(cores)}; other: the machine's CPU per message spent by none "
+        "of the parties (other work on the machine).",
+        "",
+        "| Run | msg/s | generator | broker | store | consumer | bench | total | cores busy "
+        "| machine busy | other |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rates = {"relay": "relay_rate", "store_write": "store_write_rate",
+             "ingest_1": "ingest_1_rate", "ingest_2": "ingest_2_rate",
+             "node_red": "node_red_rate"}  # fmt: skip
+    for key, label in CPU_RUNS.items():
+        if f.get(f"cpu_{key}_total_us") is None:
+            continue
+        cells = [_num(f.get(f"cpu_{key}_{c}")) for c in CPU_COLUMNS]
+        out.append(f"| {label} | {_num(f.get(rates[key]))} | " + " | ".join(cells) + " |")
+    ends = {k: f.get(f"end_store_cpu_ms_{k}") for k in ("ingest_1", "ingest_2", "node_red")}
+    if any(v is not None for v in ends.values()):
+        out += [
+            "",
+            "Store CPU spent answering the bench's end-of-run polls, ms per run "
+            "(cheap gates, then the full count; bench/common.py `wait_for_load`): "
+            + ", ".join(f"{CPU_RUNS[k]} {_num(v)}" for k, v in ends.items())
+            + ".",
+        ]
+    if f.get("ingest_1_ceiling") is None and f.get("ingest_2_ceiling") is None:
+        return out
+    rows = [
+        ("Generator + broker + store, µs/msg", "others_us"),
+        (f"Ceiling with a free consumer ({_num(cores)} cores × 1e6 / that), msg/s", "ceiling"),
+        ("Largest ratio reachable: ceiling / physical limit (goal 0.75x)", "ceiling_vs_limit"),
+        ("Largest ratio reachable: ceiling / Node-RED (goal 1.5x)", "ceiling_vs_node_red"),
+        ("Rate the measured total allows (cores × 1e6 / total µs), msg/s", "cores_allow"),
+        ("Consumer CPU a 0.75x-limit rate would leave, µs/msg", "budget_limit_us"),
+        ("Consumer CPU a 1.5x-Node-RED rate would leave, µs/msg", "budget_node_red_us"),
+    ]
+    out += [
+        "",
+        "What the cores leave the ingest (the same parties' medians; a budget is the consumer "
+        "CPU per message a goal's rate would leave once the generator, broker, store and bench "
+        "took theirs: below the consumer's measured cost the goal is out of reach at that "
+        "cost, negative it is out of reach for any consumer on this machine):",
+        "",
+        "| | Ingest, 1 process | Ingest, 2 processes |",
+        "|---|---:|---:|",
+    ]
+    for label, suffix in rows:
+        unit = "x" if "ratio" in label else ""
+        out.append(f"| {label} | {_num(f.get(f'ingest_1_{suffix}'), unit)} | "
+                   f"{_num(f.get(f'ingest_2_{suffix}'), unit)} |")  # fmt: skip
+    out.append(f"| Consumer's measured CPU, µs/msg | {_num(f.get('cpu_ingest_1_consumer_us'))} | "
+               f"{_num(f.get('cpu_ingest_2_consumer_us'))} |")  # fmt: skip
+    return out

@@ -173,17 +173,21 @@ def _measure_all(state: Run, skip: frozenset[str]) -> None:
             okrug="bench", prefix="bench", start_ts=state.start_ts,
         ))  # fmt: skip
     peer_ready = "node-red" not in skip and _node_red_available(state)
+    store_pid = influx.proc.pid if influx.proc is not None else None  # for CPU accounting
     for rep in range(plan.reps):
         print(f"repetition {rep + 1}/{plan.reps}", flush=True)
         if "limit" not in skip:
             with state.broker() as broker:
-                state.record("relay", partial(physical.relay, broker, state.spec(broker)))
-            state.record("store_write", partial(physical.store_write, influx.url, lines))
+                state.record("relay", partial(physical.relay, broker, state.spec(broker),
+                                              store_pid=store_pid))  # fmt: skip
+            state.record("store_write", partial(physical.store_write, influx.url, lines,
+                                                store_pid=store_pid))  # fmt: skip
         if "ingest" not in skip:
             for procs in (1, 2):
                 with state.broker() as broker:
                     burst = partial(ingest_load.burst, state.work, broker, influx.url,
-                                    state.spec(broker), procs)  # fmt: skip
+                                    state.spec(broker), procs,
+                                    store_pid=store_pid)  # fmt: skip
                     state.record(f"ingest_{procs}", burst)
                 if "latency" not in skip and rep < plan.latency_reps:
                     _latency(state, procs, rep)
