@@ -349,7 +349,7 @@ def cpu_markdown(f: dict[str, Any]) -> list[str]:
     """The CPU table: who used the cores in each run, and what that leaves a consumer."""
     if all(f.get(f"cpu_{key}_total_us") is None for key in CPU_RUNS):
         return []
-    cores = f.get("cores")
+    cores = int(f["cores"]) if f.get("cores") else "?"
     out = [
         "",
         "## CPU per message by party (µs, user + system, medians)",
@@ -358,11 +358,12 @@ def cpu_markdown(f: dict[str, Any]) -> list[str]:
         "consumer: the bare `mosquitto_sub`, the storage adapter, the ingest processes or "
         "Node-RED; bench: the measuring process (starting the generator, detecting the end). "
         "Cores busy: the parties' CPU over the run's wall time; machine: every CPU busy "
-        f"(/proc/stat), of {_num(cores)}; other: the machine's CPU per message spent by none "
-        "of the parties (other work on the machine).",
+        f"(/proc/stat), of {cores}; other: the machine's CPU per message spent by none "
+        "of the parties (other work on the machine). Each cell is the median of its column over "
+        "the repetitions (so a total is not always the sum of its row).",
         "",
-        "| Run | msg/s | generator | broker | store | consumer | bench | total | cores busy "
-        "| machine busy | other |",
+        "| Run | msg/s | generator | broker | store | consumer | bench | total | other "
+        "| cores busy (parties) | cores busy (machine) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rates = {"relay": "relay_rate", "store_write": "store_write_rate",
@@ -386,7 +387,7 @@ def cpu_markdown(f: dict[str, Any]) -> list[str]:
         return out
     rows = [
         ("Generator + broker + store, µs/msg", "others_us"),
-        (f"Ceiling with a free consumer ({_num(cores)} cores × 1e6 / that), msg/s", "ceiling"),
+        (f"Ceiling with a free consumer ({cores} cores × 1e6 / that), msg/s", "ceiling"),
         ("Largest ratio reachable: ceiling / physical limit (goal 0.75x)", "ceiling_vs_limit"),
         ("Largest ratio reachable: ceiling / Node-RED (goal 1.5x)", "ceiling_vs_node_red"),
         ("Rate the measured total allows (cores × 1e6 / total µs), msg/s", "cores_allow"),

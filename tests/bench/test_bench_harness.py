@@ -55,10 +55,23 @@ def test_quick_run_reports_every_measure(tmp_path: Path) -> None:
     assert "node-red" in result["not_measured"]
     assert set(result["not_measured"]) == {"node-red"}
     assert result["profile"]["samples"] > 0
+    # Every party's CPU was accounted in every run that has one (each may round to 0 at
+    # 4 000 messages: /proc counts 10 ms ticks); the end was decided by a full count.
+    burst_parties = ("generator", "broker", "store", "consumer", "bench")
+    for key, parties in {"relay": ("generator", "broker", "consumer"),
+                         "store_write": ("store", "consumer"),
+                         "ingest_1": burst_parties, "ingest_2": burst_parties}.items():  # fmt: skip
+        for row in runs[key]:
+            assert all(row["cpu"][f"{p}_us"] >= 0 for p in parties), (key, row["cpu"])
+            assert row["cpu"]["total_us"] > 0, (key, row["cpu"])
+    assert all(r["end_polls"]["full"] >= 1 for r in runs["ingest_1"] + runs["ingest_2"])
+    assert figures["ingest_2_ceiling"] > 0
 
     table = (out / "latest.md").read_text()
     assert "| Ingest throughput with zero loss / physical limit | >= 0.75x |" in table
     assert "## Not measured" in table
+    assert "## CPU per message by party" in table
+    assert "Ceiling with a free consumer" in table
 
 
 def test_profile_summary_leaves_out_imports_and_ranks_project_code() -> None:
