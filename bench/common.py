@@ -114,7 +114,7 @@ def wait_for_load(
     _, last = spec.ts_range()
     last_ns = last * 1_000_000_000  # an int: safe to format into the query
     tail_where = f" WHERE time >= {last_ns}"
-    device = f"{spec.prefix}-{spec.connections - 1:05d}"
+    device = spec.device_ids()[-1]
     gates = [
         ("one_device_tail", _count_query("position", "seq", f" WHERE device = $d AND time >= "
                                          f"{last_ns}"), {"d": device}, 1),
@@ -176,7 +176,7 @@ def shortfall(influx_url: str, db: str, spec: RawLoad, extra: dict[str, int] | N
               ) -> dict[str, int]:  # fmt: skip
     """Per device, how many points are missing (negative: doubled), for a run that lost some;
     `extra` adds devices beyond the generator's (the latency probe)."""
-    expected = {f"{spec.prefix}-{i:05d}": spec.per_connection for i in range(spec.connections)}
+    expected = dict.fromkeys(spec.device_ids(), spec.per_connection)
     expected.update(extra or {})
     answer = httpx.get(
         f"{influx_url}/query",

@@ -184,8 +184,7 @@ def _fresh_registry(work: Path, spec: rawpub.RawLoad, run: str) -> Path:
     add a second to every ingest start (the quick run starts a dozen)."""
     template = work / f"registry-{spec.okrug}-{spec.prefix}-{spec.connections}.db"
     if not template.exists():
-        devices = [f"{spec.prefix}-{i:05d}" for i in range(spec.connections)]
-        registry_seed.seed(f"sqlite:///{template}", spec.okrug, [*devices, PROBE_DEVICE])
+        registry_seed.seed(f"sqlite:///{template}", spec.okrug, [*spec.device_ids(), PROBE_DEVICE])
     path = work / f"registry-{run}.db"
     shutil.copyfile(template, path)
     return path

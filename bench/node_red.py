@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jaylym.services import SERVICE_USER, free_port, wait_until
@@ -42,6 +42,8 @@ class NodeRed:
     mqtt_password: str
     influx_port: int
     database: str
+    # device id -> (okrug, herd): the flow's device table, as the ingest's registry has them
+    devices: dict[str, tuple[str, str]] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
@@ -55,6 +57,8 @@ class NodeRed:
             "__INFLUX_HOST__": "127.0.0.1",
             "__INFLUX_PORT__": str(self.influx_port),
             "__INFLUX_DB__": self.database,
+            # a JSON object is a JS object literal; it lands inside a JSON string, so dumped twice
+            "__DEVICES__": json.dumps(json.dumps(self.devices))[1:-1],
         }.items():
             flow = flow.replace(key, value)
         (user_dir / "flow.json").write_text(flow)

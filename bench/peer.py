@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench import rawpub
+from bench import rawpub, registry_seed
 from bench.common import count, create_db, shortfall, wait_end
 from bench.cpu import Meter
 from bench.node_red import NodeRed
@@ -23,8 +23,9 @@ def burst(
     same per-party CPU accounting as the ingest's."""
     database = f"nodered_{uuid.uuid4().hex[:10]}"
     create_db(influx.url, database)
+    devices = dict.fromkeys(spec.device_ids(), (spec.okrug, registry_seed.HERD))
     red = NodeRed(work / f"node-red-{database}", broker.port, broker.passwords[SERVICE_USER],
-                  influx.port, database)  # fmt: skip
+                  influx.port, database, devices)  # fmt: skip
     red.workdir.mkdir(parents=True, exist_ok=True)
     red.start()
     try:

@@ -75,7 +75,7 @@ def readings(spec: rawpub.RawLoad) -> list[PositionReading]:
     per_conn = spec.per_connection
     out = []
     for index in range(spec.connections):
-        device = f"{spec.prefix}-{index:05d}"
+        device = rawpub.device_id(spec, index)
         for n in range(per_conn):
             seq = spec.seq_offset + n
             lat = 43.5 + (index % 100) * 0.001

@@ -98,6 +98,10 @@ class RawLoad:
     def sent(self) -> int:
         return self.per_connection * self.connections
 
+    def device_ids(self) -> list[str]:
+        """The devices of the load, one per connection (what a registry must know)."""
+        return [device_id(self, i) for i in range(self.connections)]
+
     def ts_range(self) -> tuple[int, int]:
         """First and last reading time, Unix seconds (the same for every device)."""
         first = self.start_ts + self.seq_offset
@@ -117,6 +121,10 @@ class RawLoad:
                              f"rejects more than {limits.max_age_days} days")  # fmt: skip
 
 
+def device_id(spec: RawLoad, index: int) -> str:
+    return f"{spec.prefix}-{index:05d}"
+
+
 async def _one_connection(spec: RawLoad, index: int, count: int) -> tuple[int, int]:
     cfg = parse_mqtt_url(spec.url)
     reader, writer = await asyncio.open_connection(cfg.host, cfg.port)
@@ -126,7 +134,7 @@ async def _one_connection(spec: RawLoad, index: int, count: int) -> tuple[int, i
     connack = await reader.readexactly(length)
     if kind != 0x20 or connack[-1] != 0:
         raise RuntimeError(f"CONNACK refused: {connack!r}")
-    topic = f"pasture/v1/{spec.okrug}/collar/{spec.prefix}-{index:05d}/telemetry".encode()
+    topic = f"pasture/v1/{spec.okrug}/collar/{device_id(spec, index)}/telemetry".encode()
     window = asyncio.Semaphore(WINDOW)
     acked = 0
 
