@@ -44,7 +44,7 @@ from ingest.dedup import Observation, RepeatWindow
 from ingest.directory import DirectoryUnavailable
 from ingest.inbox import Inbox
 from ingest.ledger import DeadLetter, Ledger
-from ingest.metrics import IngestMetrics
+from ingest.metrics import IngestMetrics, observe_many
 from ingest.mqtt import Inbound, Transport
 from ingest.quality import PositionFlagger, SoilFlagger
 from ingest.reasons import Reason, Rejected
@@ -70,6 +70,7 @@ class Prepared:
 
     messages: list[Inbound]
     items: list[Item] = field(default_factory=list)
+    keys: list[tuple[str, int, int]] = field(default_factory=list)  # `Item.key`s, in order
     dead: list[DeadLetter] = field(default_factory=list)
     observed: dict[str, Observation] = field(default_factory=dict)
     devices: dict[str, DeviceInfo] = field(default_factory=dict)  # tags of the stats points
@@ -126,6 +127,10 @@ class Consumer:
     def offer(self, message: Inbound) -> None:
         """Called from the MQTT network thread: keep it cheap."""
         self.inbox.put(message)
+
+    def offer_many(self, messages: list[Inbound]) -> None:
+        """Several that arrived in one read (network thread): one hand-over."""
+        self.inbox.put_many(messages)
 
     def seed(self) -> None:
         """Prime the speed and flat-line checks with each device's latest stored reading."""
@@ -318,12 +323,13 @@ class Consumer:
                 obs = prepared.observed.get(item.device_id)
                 if obs is None:
                     obs = prepared.observed[item.device_id] = Observation([])
-                key = item.key
+                key = (item.device_id, item.seq, item.ts_ms)  # Item.key, without the call
                 if key in self.window or key in in_batch or key in self._pending:
                     obs.duplicates += 1
                     self.metrics.duplicates.inc()
                     continue
                 in_batch.add(key)
+                prepared.keys.append(key)
                 obs.seqs.append(item.seq)
                 prepared.items.append(self._flag(item))
         for source, n in sources.items():  # per batch: labels() costs more than the count
@@ -380,12 +386,12 @@ class Consumer:
         self.stats.add(deltas, prepared.devices, prepared.dead)
         self._publish_dead(prepared.dead)
         now = self.clock()
-        keys = [item.key for item in prepared.items]
+        keys = prepared.keys
         self.window.add_many(keys)
         self._pending.difference_update(keys)  # after: a key is always in one of the two
-        observe = self.metrics.lag.observe
-        for item in prepared.items:
-            observe(max(0.0, now - item.ts_ms / 1000))
+        observe_many(
+            self.metrics.lag, [max(0.0, now - item.ts_ms / 1000) for item in prepared.items]
+        )
         self._ack(prepared.messages)
         self._retry_s = RETRY_MIN_S
         return True

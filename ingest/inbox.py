@@ -33,6 +33,12 @@ class Inbox(Generic[T]):
         if not self._ready.is_set():
             self._ready.set()
 
+    def put_many(self, items: list[T]) -> None:
+        """`put` for several, with one wake-up (network thread)."""
+        self._items.extend(items)
+        if not self._ready.is_set():
+            self._ready.set()
+
     def empty(self) -> bool:
         return not self._items
 

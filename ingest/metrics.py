@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -16,6 +17,32 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+
+def observe_many(histogram: Histogram, values: Iterable[float]) -> None:
+    """`histogram.observe(v)` for every value, bucketed here and added once per bucket.
+
+    prometheus-client has no batch observe, and one `observe` (a lock and a walk over the
+    buckets) per reading cost ~0.9 us of the ingest's hot path. This reaches into the
+    histogram's `_upper_bounds`, `_buckets` and `_sum`, as `observe` itself uses them
+    (tests/ingest/test_metrics_batch.py checks the result equals `observe`'s); a client
+    without them gets plain `observe`."""
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None:
+        for value in values:
+            histogram.observe(value)
+        return
+    counts = [0] * len(bounds)
+    added = 0.0
+    for value in values:
+        counts[bisect_left(bounds, value)] += 1  # the first bound >= value, as observe picks
+        added += value
+    total.inc(added)
+    for index, count in enumerate(counts):
+        if count:
+            buckets[index].inc(count)
 
 
 class IngestMetrics:

@@ -56,6 +56,7 @@ class IngestService:
                 status_topic=f"pasture/v1/_ingest/{cfg.client_id.lower().replace('_', '-')}/status",
             ),
             self._offer,
+            self.consumer.offer_many,
         )
         self.consumer.transport = self.transport
         self.http: MetricsServer | None = None

@@ -136,11 +136,7 @@ def reading_line(reading: Reading) -> str:
     escaping; `generic_reading_line` is the checked equivalent it is tested against.
     """
     if isinstance(reading, PositionReading):
-        head = f"{POSITION},device={reading.device_id}"
-        if reading.herd_id:
-            head += f",herd={tag_value(reading.herd_id)}"
-        if reading.okrug:
-            head += f",okrug={tag_value(reading.okrug)}"
+        head = _position_head(reading.device_id, reading.herd_id, reading.okrug)
         fields = f"lat={float(reading.lat)!r},lon={float(reading.lon)!r}"
         for name in ("hdop", "sats", "alt", "bat"):
             value = getattr(reading, name)
@@ -158,6 +154,27 @@ def reading_line(reading: Reading) -> str:
     valid = "1.0" if reading.valid else "0.0"
     qc = string_field(qc_text(reading.flags)) if reading.flags else '""'
     return f"{head} {fields},seq={float(reading.seq)!r},valid={valid},qc={qc} {reading.ts_ms}"
+
+
+_HEADS: dict[tuple[str, str | None, str], str] = {}
+_MAX_HEADS = 65536  # one per device (and herd move); bounded, so made-up ids only evict
+
+
+def _position_head(device_id: str, herd_id: str | None, okrug: str) -> str:
+    """Measurement and tags of a position line: the same for every fix of a device, so made
+    once per device rather than per line (a dict look-up instead of three f-strings)."""
+    key = (device_id, herd_id, okrug)
+    head = _HEADS.get(key)
+    if head is None:
+        head = f"{POSITION},device={device_id}"
+        if herd_id:
+            head += f",herd={tag_value(herd_id)}"
+        if okrug:
+            head += f",okrug={tag_value(okrug)}"
+        if len(_HEADS) >= _MAX_HEADS:
+            _HEADS.clear()
+        _HEADS[key] = head
+    return head
 
 
 def generic_reading_line(reading: Reading) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -124,3 +125,36 @@ def test_the_common_shapes_take_the_fast_path() -> None:
         except ValidationError:
             continue
         assert bad["ts"] == "1700000000"  # the model's lax float takes a numeric string
+
+
+_FIX = {"seq": 7, "ts": 1.7e9, "lat": 43.36, "lon": 77.98, "hdop": 0.9, "sats": 9, "alt": 900.0,
+        "bat": 3.9}  # fmt: skip
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "seq": (0, 2**63 - 1), "ts": (0, 32503680000), "lat": (-90, 90), "lon": (-180, 180),
+    "hdop": (0, 100), "sats": (0, 64), "alt": (-500, 9000), "bat": (0, 6),
+}  # fmt: skip
+
+
+def _around(low: float, high: float) -> list[Any]:
+    """Each bound, as int and float, and the nearest floats and ints either side of it."""
+    out: list[Any] = []
+    for bound in (low, high):
+        out += [bound, float(bound), math.nextafter(bound, -math.inf),
+                math.nextafter(bound, math.inf), int(bound) - 1, int(bound) + 1]  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(_BOUNDS))
+def test_the_collar_fast_path_vouches_exactly_where_the_model_accepts_plain_numbers(
+    name: str,
+) -> None:
+    """At every range boundary, for JSON numbers, the fast path takes what the model takes and
+    nothing else (so a bound written wrong in one of them fails here, not by chance)."""
+    for value in _around(*_BOUNDS[name]):
+        raw = {**_FIX, name: value}
+        try:
+            CollarIn.model_validate(raw)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert (fastcheck.collar(raw) is not None) == accepted, (name, value)

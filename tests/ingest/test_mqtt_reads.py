@@ -93,3 +93,38 @@ def test_a_batch_of_pubacks_leaves_in_one_write_for_this_connection_only(
     assert transport.ack_many([*messages, stale]) == 3
     transport.client.loop_write()
     assert broker.recv(100) == b"".join(struct.pack("!BBH", 0x40, 2, m) for m in (5, 6, 700))
+
+
+def test_the_publishes_of_one_read_arrive_in_one_call_with_the_connection_generation() -> None:
+    calls: list[list[Inbound]] = []  # one entry per hand-over, singles as lists of one
+    transport = PahoTransport(
+        MqttConfig(host="127.0.0.1", port=1),
+        SessionOptions("t", "3.1.1", 60, ("pasture/#",), 1000),
+        lambda message: calls.append([message]),
+        calls.append,
+    )
+    ours, broker = socket.socketpair()
+    ours.setblocking(False)
+    client = transport.client
+    assert isinstance(client, _FastClient)
+    client._sock = ours
+    transport._generation = 3
+    transport._connected.set()
+    try:
+        topic = b"pasture/v1/o/collar/c-001/telemetry"
+        stream = b"".join(publish(topic, mid, b"{}") for mid in range(1, 6))
+        broker.sendall(stream + b"\xd0\x00" + publish(topic, 6, b"{}") + publish(topic, 7, b"{}"))
+        assert client.loop_read() == paho.MQTT_ERR_SUCCESS
+        # paho's reader takes the first packet of a read; the rest of the run of PUBLISHes
+        # goes over in one call, up to the PINGRESP, and the run after it in another.
+        assert [[m.mid for m in call] for call in calls] == [[1], [2, 3, 4, 5], [6, 7]]
+        assert {m.generation for call in calls for m in call} == {3}
+        assert {m.topic for call in calls for m in call} == {topic.decode()}
+        transport._generation = 4  # a reconnect: the next read's messages carry the new one
+        broker.sendall(publish(topic, 8, b"{}") + publish(topic, 9, b"{}"))
+        client.loop_read()
+        assert [(m.mid, m.generation) for call in calls[-2:] for m in call] == [(8, 4), (9, 4)]
+    finally:
+        client._sock = None
+        ours.close()
+        broker.close()
