@@ -188,18 +188,27 @@ class _FastClient(paho.Client):
             qos = (command >> 1) & 3
             if command & 0xF0 != 0x30 or qos > 1:
                 break
-            length = shift = 0
-            i = pos + 1
-            while i < end and i <= pos + 4:
-                byte = buf[i]
-                i += 1
-                length |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    break
+            length = buf[pos + 1]
+            if length < 0x80:  # one or two length bytes: every telemetry message
+                i = pos + 2
+            elif pos + 2 < end and buf[pos + 2] < 0x80:
+                length = (length & 0x7F) | buf[pos + 2] << 7
+                i = pos + 3
             else:
-                break  # the length is not all here (or too long: paho refuses it)
-            if buf[i - 1] & 0x80 or i + length > end or length < 2:
+                length = shift = 0
+                i = pos + 1
+                while i < end and i <= pos + 4:
+                    byte = buf[i]
+                    i += 1
+                    length |= (byte & 0x7F) << shift
+                    shift += 7
+                    if not byte & 0x80:
+                        break
+                else:
+                    break  # the length is not all here (or too long: paho refuses it)
+                if buf[i - 1] & 0x80:
+                    break
+            if i + length > end or length < 2:
                 break
             topic_end = i + 2 + (buf[i] << 8 | buf[i + 1])
             if topic_end == i + 2 or topic_end + 2 * qos > i + length:
