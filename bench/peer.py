@@ -33,9 +33,8 @@ def burst(
         store_pid = influx.proc.pid if influx.proc else None
         meter = Meter(broker_pid=broker.proc.pid if broker.proc else None, store_pid=store_pid,
                       consumer_pids=[red.proc.pid])  # fmt: skip
-        meter.start()
-        started = time.monotonic()
-        load = rawpub.run(spec)
+        load = rawpub.run(spec, ready=meter.start)
+        started = load["started"]  # the first PUBLISH, after the generator's preparation
         sent = int(load["sent"])
         # Node-RED acknowledges on arrival, so a loss shows as a count that stops short: the
         # wait ends when it stops moving and the run is reported as lossy, not as a rate.

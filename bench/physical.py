@@ -46,9 +46,8 @@ def relay(
                    timeout=15, what="bare subscriber connected")  # fmt: skip
         time.sleep(0.3)
         sub_cpu = process_cpu(sub.pid)
-        meter.start()
-        started = time.monotonic()
-        load = rawpub.run(spec)
+        load = rawpub.run(spec, ready=meter.start)
+        started = load["started"]  # the first PUBLISH, after the generator's preparation
         # The subscriber exits after its last message: read its CPU before it is reaped.
         meter.add("consumer", exited_cpu(sub.pid, timeout) - sub_cpu)
         sub.wait(timeout=timeout)
