@@ -237,6 +237,7 @@ def burst(
         "seconds": round(elapsed, 3),
         "rate": sent / elapsed if stored == sent else 0.0,
         "publish_rate": load["publish_rate"],
+        "generator_build_s": load["build_seconds"],  # before the clock started
         "cpu_us_per_msg": burst_cpu / sent * 1e6 if sent else float("nan"),
         "cpu": meter.report(sent),
         "end_polls": done.polls,

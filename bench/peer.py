@@ -57,6 +57,7 @@ def burst(
         "seconds": round(elapsed, 3),
         "rate": sent / elapsed if stored == sent else 0.0,
         "publish_rate": load["publish_rate"],
+        "generator_build_s": load["build_seconds"],  # before the clock started
         "cpu": meter.report(sent),
         "end_polls": done.polls,
         "end_poll_store_cpu_ms": done.poll_store_cpu_s * 1000,

@@ -65,6 +65,7 @@ def relay(
         "seconds": round(elapsed, 3),
         "rate": load["sent"] / elapsed if received_all else 0.0,
         "publish_rate": load["publish_rate"],
+        "generator_build_s": load["build_seconds"],  # before the clock started
         "cpu": meter.report(int(load["sent"])),
     }
 
