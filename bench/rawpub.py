@@ -11,8 +11,8 @@ A burst (`rate=None`) builds every PUBLISH of every connection before the clock 
 writes them from one buffer per connection in large slices and counts PUBACKs from bulk reads
 (a 3.1.1 PUBACK is exactly 4 bytes, checked a chunk at a time, packet ids included): what is
 left per message while the consumer is measured is a share of a few system calls. A paced run
-(`rate` set, for latency) keeps a schedule per message on asyncio streams; its cost is small at
-the rates it is used at.
+(`rate` set, for latency) keeps a schedule per message on asyncio streams, written and acknowledged
+one message at a time as a burst used to be, at the lower rates it runs at.
 """
 
 from __future__ import annotations
