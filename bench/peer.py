@@ -33,9 +33,8 @@ def burst(
         store_pid = influx.proc.pid if influx.proc else None
         meter = Meter(broker_pid=broker.proc.pid if broker.proc else None, store_pid=store_pid,
                       consumer_pids=[red.proc.pid])  # fmt: skip
-        meter.start()
-        started = time.monotonic()
-        load = rawpub.run(spec)
+        load = rawpub.run(spec, ready=meter.start)
+        started = load["started"]  # the first PUBLISH, after the generator's preparation
         sent = int(load["sent"])
         # Node-RED acknowledges on arrival, so a loss shows as a count that stops short: the
         # wait ends when it stops moving and the run is reported as lossy, not as a rate.
@@ -58,6 +57,7 @@ def burst(
         "seconds": round(elapsed, 3),
         "rate": sent / elapsed if stored == sent else 0.0,
         "publish_rate": load["publish_rate"],
+        "generator_build_s": load["build_seconds"],  # before the clock started
         "cpu": meter.report(sent),
         "end_polls": done.polls,
         "end_poll_store_cpu_ms": done.poll_store_cpu_s * 1000,

@@ -46,9 +46,8 @@ def relay(
                    timeout=15, what="bare subscriber connected")  # fmt: skip
         time.sleep(0.3)
         sub_cpu = process_cpu(sub.pid)
-        meter.start()
-        started = time.monotonic()
-        load = rawpub.run(spec)
+        load = rawpub.run(spec, ready=meter.start)
+        started = load["started"]  # the first PUBLISH, after the generator's preparation
         # The subscriber exits after its last message: read its CPU before it is reaped.
         meter.add("consumer", exited_cpu(sub.pid, timeout) - sub_cpu)
         sub.wait(timeout=timeout)
@@ -66,6 +65,7 @@ def relay(
         "seconds": round(elapsed, 3),
         "rate": load["sent"] / elapsed if received_all else 0.0,
         "publish_rate": load["publish_rate"],
+        "generator_build_s": load["build_seconds"],  # before the clock started
         "cpu": meter.report(int(load["sent"])),
     }
 
