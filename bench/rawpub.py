@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
+from typing import Any
 
 from jaylym.settings import IngestConfig, parse_mqtt_url
 
@@ -377,8 +378,8 @@ def _worker(spec: RawLoad, indices: list[int], per_conn: int, out: mp.Queue, go:
         raise
 
 
-def _take(out: mp.Queue, kind: str, timeout: float) -> tuple:  # type: ignore[type-arg]
-    row = out.get(timeout=timeout)
+def _take(out: mp.Queue, kind: str, timeout: float) -> tuple[Any, ...]:  # type: ignore[type-arg]
+    row: tuple[Any, ...] = out.get(timeout=timeout)
     if row[0] == "error":
         raise RuntimeError(f"generator worker failed: {row[1]}")
     if row[0] != kind:
