@@ -303,6 +303,9 @@ class Consumer:
         now_ms = round(self.clock() * 1000)
         in_batch: set[tuple[str, int, int]] = set()
         sources: Counter[str] = Counter()
+        # Bound once: this loop runs for every message.
+        window, pending, observed = self.window.keys, self._pending, prepared.observed
+        keys, items_out, flag = prepared.keys, prepared.items, self._flag
         for msg, verdict in zip(batch, decoded, strict=True):
             if isinstance(verdict, Rejected):
                 sources[_source(msg.topic)] += 1
@@ -318,20 +321,21 @@ class Consumer:
                 detail = f"{DECODER_ERROR}: {type(exc).__name__}: {exc}"
                 prepared.dead.append(self._dead(msg, Rejected(Reason.BAD_SCHEMA, detail)))
                 continue
-            prepared.dead.extend(self._dead(msg, r) for r in refused)
+            if refused:
+                prepared.dead.extend(self._dead(msg, r) for r in refused)
             for item in items:
-                obs = prepared.observed.get(item.device_id)
+                obs = observed.get(item.device_id)
                 if obs is None:
-                    obs = prepared.observed[item.device_id] = Observation([])
+                    obs = observed[item.device_id] = Observation([])
                 key = (item.device_id, item.seq, item.ts_ms)  # Item.key, without the call
-                if key in self.window or key in in_batch or key in self._pending:
+                if key in window or key in in_batch or key in pending:
                     obs.duplicates += 1
                     self.metrics.duplicates.inc()
                     continue
                 in_batch.add(key)
-                prepared.keys.append(key)
+                keys.append(key)
                 obs.seqs.append(item.seq)
-                prepared.items.append(self._flag(item))
+                items_out.append(flag(item))
         for source, n in sources.items():  # per batch: labels() costs more than the count
             self.metrics.received.labels(source=source).inc(n)
         self._pending.update(in_batch)

@@ -8,6 +8,7 @@ window drops exact repeats before they cost a write and counts them, and the tra
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Container
 from dataclasses import dataclass
 
 
@@ -20,6 +21,12 @@ class RepeatWindow:
 
     def __contains__(self, key: tuple[str, int, int]) -> bool:
         return key in self._keys
+
+    @property
+    def keys(self) -> Container[tuple[str, int, int]]:
+        """The keys as a plain container, for `in` on a hot path without a method call (the
+        window changes only through `add` and `add_many`)."""
+        return self._keys.keys()
 
     def __len__(self) -> int:
         return len(self._keys)

@@ -72,9 +72,15 @@ def resolve_device(decoded: Decoded, directory: DeviceDirectory) -> DeviceInfo:
 def build_items(
     decoded: Decoded, device: DeviceInfo, now_ms: int, limits: TimeLimits
 ) -> tuple[list[Item], list[Rejected]]:
+    readings = decoded.readings
+    if len(readings) == 1:  # one reading per message: nearly every one
+        try:
+            return [_build_item(readings[0], device, now_ms, limits)], []
+        except Rejected as exc:
+            return [], [Rejected(exc.reason, f"readings[0]: {exc.detail}")]
     items: list[Item] = []
     refused: list[Rejected] = []
-    for index, raw in enumerate(decoded.readings):
+    for index, raw in enumerate(readings):
         try:
             items.append(_build_item(raw, device, now_ms, limits))
         except Rejected as exc:
@@ -85,7 +91,9 @@ def build_items(
 def _build_item(raw: dict[str, Any], device: DeviceInfo, now_ms: int, limits: TimeLimits) -> Item:
     if device.kind == "collar":
         seq, ts, lat, lon, hdop, sats, alt, bat = fastcheck.collar(raw) or _collar_model(raw)
-        ts_ms = _check_time(ts, now_ms, limits)
+        ts_ms = round(ts * 1000)
+        if not now_ms - limits.max_age_ms <= ts_ms <= now_ms + limits.max_future_ms:
+            _check_time(ts, now_ms, limits)  # raises, naming which limit
         readings: tuple[Reading, ...] = (
             new_position(device.device_id, ts_ms, seq, lat, lon, device.okrug, device.herd_id,
                          hdop, sats, alt, bat),

@@ -90,22 +90,25 @@ def parse_json(payload: bytes) -> Any:
 
 
 _DECLINED = object()
-# orjson turns integers outside 64 bits into floats, where Python's json keeps them exact (a
-# huge `seq` must be refused as out of range, not as a float). Every float at or beyond this
-# size sends the payload to the exact path, which tells the two apart.
-_HUGE = 9.2e18
 
 
 def _fast_json(payload: bytes) -> Any:
-    """The payload parsed by orjson (about a third of the CPU of Python's json with the
+    """The payload parsed by orjson (a fraction of the CPU of Python's json with the
     duplicate-key hook, on the ingest's hot path), or `_DECLINED` when the exact path must
     decide: anything orjson refuses, any backslash, a possible repeated key, a huge number.
 
-    orjson keeps the last of repeated keys without a word, so repeats are found by counting:
-    in JSON text without a backslash every `"` delimits a string, so the text holds
-    `count('"') / 2` strings, and it has a repeated key exactly when that is more than the
-    keys and string values of the parsed result (a repeat leaves one key fewer there).
-    Everything orjson accepts here, Python's json accepts with the same value."""
+    - Repeated keys: orjson keeps the last one without a word. In JSON text without a
+      backslash every `"` delimits a string, and orjson writes the parsed value back with
+      one string for each key and string value it kept (a string from such a text holds no
+      `"`, backslash or control character, so nothing is escaped). A repeated key is one
+      string fewer: the quotes no longer match.
+    - Huge integers: orjson turns integers outside 64 bits into floats, where Python's json
+      keeps them exact (a huge `seq` must be refused as out of range, not as a float).
+      orjson writes every float of 1e16 or more with an exponent (`e+`), so any such float
+      (or a string holding `e+`) sends the payload to the exact path, which tells them apart.
+
+    Everything orjson accepts here, Python's json accepts with the same value
+    (tests/ingest/test_json_fast.py)."""
     if b"\\" in payload:
         return _DECLINED
     try:
@@ -113,45 +116,12 @@ def _fast_json(payload: bytes) -> Any:
     except orjson.JSONDecodeError:
         return _DECLINED
     try:
-        strings = _strings(value)
-    except RecursionError:  # nesting orjson takes but this walk does not: the exact path
+        again = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: the exact path
         return _DECLINED
-    if strings < 0 or payload.count(b'"') != 2 * strings:
+    if b"e+" in again or payload.count(b'"') != again.count(b'"'):
         return _DECLINED
     return value
-
-
-def _strings(value: Any) -> int:
-    """Keys and string values in a parsed JSON value; -1 when it holds a huge float."""
-    kind = type(value)
-    if kind is dict:
-        count = len(value)
-        children = value.values()
-    elif kind is list:
-        count = 0
-        children = value
-    elif kind is str:
-        return 1
-    elif kind is float and not -_HUGE < value < _HUGE:
-        return -1
-    else:
-        return 0
-    for child in children:
-        kind = type(child)
-        if kind is int:  # the usual leaf: no call
-            continue
-        if kind is float:
-            if -_HUGE < child < _HUGE:
-                continue
-            return -1
-        if kind is str:
-            count += 1
-            continue
-        inner = _strings(child)
-        if inner < 0:
-            return -1
-        count += inner
-    return count
 
 
 def require_object(value: Any, what: str) -> dict[str, Any]:

@@ -93,8 +93,7 @@ class InfluxStore:
     # -- writes ---------------------------------------------------------------------------
 
     def write(self, readings: Sequence[Reading]) -> None:
-        schema.validate(readings)
-        self._post_batches(schema.reading_line(r) for r in readings)
+        self._post_batches(iter(schema.checked_lines(readings)))
 
     def write_points(self, points: Sequence[Point]) -> None:
         for index, point in enumerate(points):

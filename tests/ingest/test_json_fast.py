@@ -96,13 +96,18 @@ def test_fast_path_agrees_with_the_exact_path(payload: bytes) -> None:
         (b'{"a":[{"b":1},{"b":2,"c":3,"c":4}]}', False),
         (b'{"seq":123456789012345678901234567890}', False),  # orjson would give a float
         (b'{"seq":18446744073709551615}', True),  # the largest integer orjson keeps exact
+        (b'{"seq":18446744073709551616}', False),
         (b'{"seq":-9223372036854775809}', False),
         (b'{"a":NaN}', False),  # Python's json reads it; the range checks refuse it later
         (b'{"a":1e400}', False),
         (b'{"a":"\\u0041"}', False),  # any escape: the exact path
         (b'\xef\xbb\xbf{"a":1}', False),  # BOM
         (b'{"a":"\xff"}', False),  # not UTF-8
+        (b"[" * 300 + b"]" * 300, False),  # orjson reads it but will not write it back
         (b"[" * 5000 + b"]" * 5000, False),  # deeper than orjson goes: the exact path
+        (b'{"note":"le+1"}', False),  # `e+` in a string: declined (costs time, not truth)
+        (b'{"a":1e16}', False),
+        (b'{"a":999999999999999.9}', True),
         (b"", False),
         (b'{"a":1,}', False),
     ],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -11,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jaylym.models import DEVICE_ID_RE, PositionReading, Reading, SoilReading
-from jaylym.store.base import MAX_TS_MS, MIN_TS_MS, Point, TimeSeriesStore
+from jaylym.store.base import MAX_TS_MS, MIN_TS_MS, Point, StoreRejected, TimeSeriesStore
 from jaylym.store.influx import InfluxStore
 from jaylym.store.lineprotocol import (
     decode_text,
@@ -21,7 +23,7 @@ from jaylym.store.lineprotocol import (
     string_field,
     tag_value,
 )
-from jaylym.store.schema import generic_reading_line, reading_line
+from jaylym.store.schema import checked_lines, generic_reading_line, reading_line, validate
 from tests.jaylym.store.builders import T0, pos
 from tests.jaylym.store.conftest import influx_store
 
@@ -194,3 +196,77 @@ soils = st.builds(
 @given(positions | soils)
 def test_the_fast_reading_encoder_matches_the_checked_one(reading: Reading) -> None:
     assert reading_line(reading) == generic_reading_line(reading)
+
+
+# Readings as a buggy caller could hand them over: non-finite and non-float numbers, bad ids,
+# long tags, bad flags, times out of range. `checked_lines` must refuse exactly what
+# `validate` refuses (with the same message) and write exactly what `reading_line` writes.
+rough = finite | st.sampled_from([math.inf, -math.inf, math.nan, True, 1, 0, -0.0])
+rough_positions = st.builds(
+    PositionReading,
+    device_id=device_ids | st.sampled_from(["AB", "no", "a b c", "x" * 40]),
+    ts_ms=timestamps | st.sampled_from([MIN_TS_MS - 1, MAX_TS_MS + 1, True]),
+    seq=st.integers(0, 2**40) | st.just(1.5),
+    lat=rough,
+    lon=rough,
+    okrug=st.sampled_from(["bench", "o k", "x" * 300]) | text,
+    herd_id=st.none() | st.sampled_from(["herd-1", "", "y" * 300]),
+    hdop=st.none() | rough,
+    sats=st.none() | st.integers(0, 64) | st.sampled_from([2.5, True]),
+    alt=st.none() | rough,
+    bat=st.none() | rough,
+    flags=flag_sets | st.just(frozenset({"a,b"})),
+)
+
+
+def _old_way(readings: list[Reading]) -> list[str] | str:
+    try:
+        validate(readings)
+    except StoreRejected as exc:
+        return str(exc)
+    return [reading_line(r) for r in readings]
+
+
+def _new_way(readings: list[Reading]) -> list[str] | str:
+    try:
+        return checked_lines(readings)
+    except StoreRejected as exc:
+        return str(exc)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(rough_positions | soils, max_size=5))
+def test_checked_lines_decide_and_write_as_validate_and_reading_line(
+    readings: list[Reading],
+) -> None:
+    expected = _old_way(readings)
+    assert _new_way(readings) == expected  # tags first seen: the checked way
+    for reading in readings:  # a sound reading with the same tags, so they are remembered
+        if isinstance(reading, PositionReading):
+            _new_way([replace(reading, ts_ms=MIN_TS_MS, seq=1, lat=1.0, lon=2.0, hdop=None,
+                              sats=None, alt=None, bat=None, flags=frozenset())])  # fmt: skip
+    assert _new_way(readings) == expected  # the short way wherever the tags are sound
+    for reading in readings:  # each alone as well (a refused batch stops at its first)
+        assert _new_way([reading]) == _old_way([reading])
+
+
+SOUND = PositionReading(device_id="c-0042", ts_ms=MIN_TS_MS + 10**9, seq=7, lat=43.3, lon=77.1,
+                        okrug="sogety", herd_id="herd-1", hdop=0.9, sats=9, alt=900.0,
+                        bat=3.9)  # fmt: skip
+CORRUPT = [
+    (name, value)
+    for name in ("lat", "lon", "hdop", "alt", "bat")
+    for value in (math.inf, -math.inf, math.nan, True, 1, None)
+] + [("sats", True), ("sats", 2.5), ("sats", None), ("seq", 1.5), ("seq", True),
+     ("ts_ms", True), ("ts_ms", MIN_TS_MS - 1), ("ts_ms", MAX_TS_MS + 1), ("ts_ms", MAX_TS_MS),
+     ("flags", frozenset({"hdop"})), ("flags", frozenset({"a,b"}))]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "value"), CORRUPT)
+def test_checked_lines_on_remembered_tags_still_check_every_value(name: str, value: object) -> None:
+    """Every value the short way reads, corrupted one at a time on a device whose tags it
+    already trusts: it writes or refuses exactly as the checked way does."""
+    assert _new_way([SOUND]) == _old_way([SOUND])  # remembers SOUND's tags
+    reading = replace(SOUND, **{name: value})
+    assert _new_way([reading]) == _old_way([reading])
+    assert _new_way([SOUND, reading]) == _old_way([SOUND, reading])
