@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -263,12 +265,12 @@ def measure(
     with log.open("wb") as out:
         server = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
+    server_pid = server.pid
     try:
         wait_until(lambda: _answers(base) or server.poll() is not None, timeout=60,
                    what="API answering", step=0.2)  # fmt: skip
         if server.poll() is not None:
             raise RuntimeError(f"jaylym serve exited: {log.read_text(errors='replace')[-2000:]}")
-        server_pid = server.pid
         if profile_to is not None:  # the server is py-spy's child
             from bench.ingest_load import _child_pid
 
@@ -306,7 +308,7 @@ def measure(
                 f"{name}_client_cpu_ms": 1000 * client_cpu / max(len(lat) + errors, 1),
             }  # fmt: skip
     finally:
-        _stop(server)
+        _stop(server, server_pid)
     errors = sum(figures[f"{name}_errors"] for name in endpoints)
     return {
         "collars": collars,
@@ -322,8 +324,11 @@ def measure(
     }
 
 
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()  # py-spy, when profiling, passes it on and writes its profile
+def _stop(server: subprocess.Popen[bytes], server_pid: int) -> None:
+    """SIGTERM to the server itself: under py-spy (its parent) py-spy then writes the profile
+    as its child exits, where a SIGTERM to py-spy would end it without one."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server_pid, signal.SIGTERM)
     try:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
