@@ -5,19 +5,21 @@ Mounted before the pastures router: `/pastures/grazing` must not be read as a pa
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from api.alerts.runtime.registry_view import load_view
 from api.alerts.runtime.season import FixesTooShort, SeasonTotals
 from api.core.paging import CursorQuery, LimitQuery, Page
 from api.core.params import SlugId
 from api.core.problems import ProblemError, field_error, problem_responses
-from api.core.shared_bodies import NOT_MODIFIED, SharedBodies, respond, scope_key
+from api.core.shared_bodies import NOT_MODIFIED, Body, SharedBodies, respond, scope_key
 from api.core.single_flight import SingleFlight
 from api.deps import AccessDep, StoreDep, authorize
 from api.grazing import GrazingConfig, GrazingModel
@@ -135,7 +137,7 @@ def _read(result: GrazingResult) -> list[PastureGrazingRead]:
     response_model=Page[PastureGrazingRead] | GrazingFeatureCollection,
     responses=NOT_MODIFIED,
 )
-def all_grazing(
+async def all_grazing(
     request: Request,
     access: AccessDep,
     store: StoreDep,
@@ -145,17 +147,34 @@ def all_grazing(
         "json", description="`geojson`: a FeatureCollection for map layers."
     ),
 ) -> Response:
+    # On the event loop: a stored body is answered from memory; building one (registry, store,
+    # the model) runs in the thread pool.
     bodies: SharedBodies = request.app.state.shared_bodies
     shared: SingleFlight[SeasonFigures] = request.app.state.season_figures
     # The caller's whole scope and the request's parameters: same key, same bytes.
     key = ("pastures/grazing", scope_key(access.principal), limit, cursor, format)
     body = bodies.get(key, shared.current())
     if body is None:
-        generation = bodies.generation()  # read before the registry (shared_bodies.py)
-        figures, answer = _all_grazing(request, access, store, limit, cursor, format)
-        content = answer.model_dump_json(by_alias=True).encode()
-        body = bodies.put(key, content, "application/json", figures, generation)
-    return respond(request, body)
+        body = await run_in_threadpool(
+            _build_body, request, access, store, limit, cursor, format, bodies, key
+        )
+    return await respond(request, body)
+
+
+def _build_body(
+    request: Request,
+    access: AccessDep,
+    store: TimeSeriesStore,
+    limit: int,
+    cursor: str | None,
+    format: str,
+    bodies: SharedBodies,
+    key: Hashable,
+) -> Body:
+    generation = bodies.generation()  # read before the registry (shared_bodies.py)
+    figures, answer = _all_grazing(request, access, store, limit, cursor, format)
+    content = answer.model_dump_json(by_alias=True).encode()
+    return bodies.put(key, content, "application/json", figures, generation)
 
 
 def _all_grazing(

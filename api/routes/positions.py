@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from api.core.latest_fixes import Collar, LatestFixes
 from api.core.problems import ProblemError, problem_responses
-from api.core.shared_bodies import NOT_MODIFIED, SharedBodies, respond, scope_key
+from api.core.shared_bodies import NOT_MODIFIED, Body, SharedBodies, respond, scope_key
 from api.deps import AccessDep, StoreDep
 from api.policy import Access
 from api.routes._base import resource_router
@@ -30,17 +32,25 @@ router = resource_router("positions")
     response_model=PositionCollection,
     responses={**problem_responses(503), **NOT_MODIFIED},
 )
-def latest_positions(request: Request, access: AccessDep, store: StoreDep) -> Response:
+async def latest_positions(request: Request, access: AccessDep, store: StoreDep) -> Response:
+    # On the event loop: a stored body is answered from memory; building one (registry, store,
+    # serialising) runs in the thread pool.
     bodies: SharedBodies = request.app.state.shared_bodies
     cache: LatestFixes = request.app.state.latest_fixes
     # The caller's whole scope is the key: a body is only ever reused for the same scope.
     key = ("positions/latest", scope_key(access.principal))
     body = bodies.get(key, cache.current())
     if body is None:
-        generation = bodies.generation()  # read before the registry (shared_bodies.py)
-        view, content = _build(access, store, cache)
-        body = bodies.put(key, content, "application/json", view, generation)
-    return respond(request, body)
+        body = await run_in_threadpool(_build_body, access, store, cache, bodies, key)
+    return await respond(request, body)
+
+
+def _build_body(
+    access: Access, store: TimeSeriesStore, cache: LatestFixes, bodies: SharedBodies, key: Hashable
+) -> Body:
+    generation = bodies.generation()  # read before the registry (shared_bodies.py)
+    view, content = _build(access, store, cache)
+    return bodies.put(key, content, "application/json", view, generation)
 
 
 def _build(access: Access, store: TimeSeriesStore, cache: LatestFixes) -> tuple[object, bytes]:
