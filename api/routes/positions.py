@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.core.latest_fixes import Collar, LatestFixes
 from api.core.problems import ProblemError, problem_responses
 from api.core.shared_bodies import NOT_MODIFIED, Body, SharedBodies, respond, scope_key
-from api.deps import AccessDep, StoreDep
+from api.deps import CurrentUser, StoreDep
 from api.policy import Access
 from api.routes._base import resource_router
 from api.schemas.telemetry import PositionCollection
@@ -32,25 +31,26 @@ router = resource_router("positions")
     response_model=PositionCollection,
     responses={**problem_responses(503), **NOT_MODIFIED},
 )
-async def latest_positions(request: Request, access: AccessDep, store: StoreDep) -> Response:
+async def latest_positions(request: Request, principal: CurrentUser, store: StoreDep) -> Response:
     # On the event loop: a stored body is answered from memory; building one (registry, store,
-    # serialising) runs in the thread pool.
+    # serialising) runs in the thread pool, once per scope at a time (shared_bodies.py).
     bodies: SharedBodies = request.app.state.shared_bodies
     cache: LatestFixes = request.app.state.latest_fixes
+    sessions: sessionmaker[Session] = request.app.state.sessions
     # The caller's whole scope is the key: a body is only ever reused for the same scope.
-    key = ("positions/latest", scope_key(access.principal))
-    body = bodies.get(key, cache.current())
-    if body is None:
-        body = await run_in_threadpool(_build_body, access, store, cache, bodies, key)
+    key = ("positions/latest", scope_key(principal))
+
+    def build(generation: int) -> Body:
+        # a session of its own: requests of the same scope may wait for this build
+        with sessions() as session:
+            view, content = _build(Access(principal, session), store, cache)
+        return bodies.put(key, content, "application/json", view, generation)
+
+    try:
+        body = await bodies.get_or_build(key, cache.current(), build)
+    except TimeoutError as exc:
+        raise ProblemError(503, "the answer is still being made; try again") from exc
     return await respond(request, body)
-
-
-def _build_body(
-    access: Access, store: TimeSeriesStore, cache: LatestFixes, bodies: SharedBodies, key: Hashable
-) -> Body:
-    generation = bodies.generation()  # read before the registry (shared_bodies.py)
-    view, content = _build(access, store, cache)
-    return bodies.put(key, content, "application/json", view, generation)
 
 
 def _build(access: Access, store: TimeSeriesStore, cache: LatestFixes) -> tuple[object, bytes]:
