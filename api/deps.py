@@ -65,13 +65,14 @@ def _unauthorized(detail: str) -> ProblemError:
 
 async def get_principal(
     request: Request,
-    session: SessionDep,
-    config: ConfigDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Every request's token is hashed and checked: against the verified tokens in memory
     (api/core/token_cache.py: dropped by any registry write, so a revocation applies to the
-    next request), else against the registry, in the thread pool."""
+    next request), else against the registry, in the thread pool with a session of its own.
+    No session or config dependency: FastAPI's resolution of each (the session's exit stack
+    most) cost a polled answer served from memory more than the token check itself."""
+    config: ApiConfig = request.app.state.config
     limiter = request.app.state.auth_limiter
     client = _client(request)
     wait = limiter.retry_after(client)
@@ -87,13 +88,18 @@ async def get_principal(
     principal = verified.get(digest, now)
     if principal is not None:
         return principal
-    return await run_in_threadpool(_verify, request, session, digest, now, client)
+    return await run_in_threadpool(_verify, request, digest, now, client)
 
 
-def _verify(
-    request: Request, session: Session, digest: str, now: datetime, client: str
-) -> Principal:
+def _verify(request: Request, digest: str, now: datetime, client: str) -> Principal:
     """The token looked up in the registry (blocking: run in the thread pool)."""
+    with request.app.state.sessions() as session:
+        return _verify_in(session, request, digest, now, client)
+
+
+def _verify_in(
+    session: Session, request: Request, digest: str, now: datetime, client: str
+) -> Principal:
     limiter = request.app.state.auth_limiter
     verified: TokenCache = request.app.state.token_cache
     generation = verified.generation()  # read before the lookup (api/core/token_cache.py)
