@@ -262,8 +262,11 @@ def measure(
 
         argv = _py_spy(profile_to) + argv
     log = work / f"api-{run}.log"
+    # `python -m` puts its working directory first on sys.path, before PYTHONPATH: for an A/B
+    # the server starts in the scratch folder, or it would run whatever code is in the cwd
+    cwd = work if server_pythonpath else None
     with log.open("wb") as out:
-        server = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
+        server = subprocess.Popen(argv, env=env, stdout=out, stderr=out, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     server_pid = server.pid
     try:
