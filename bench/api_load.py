@@ -7,7 +7,7 @@ times, for GET /positions/latest and then GET /pastures/grazing (one page, every
 The load generator is `wrk` (Debian package `wrk`; deploy/bootstrap.sh installs it for the
 test job) with `api_wrk.lua`: the bearer token and `Accept-Encoding: gzip`, as a map or
 Grafana sends. It is a C event loop spending tens of microseconds of CPU per answer, where
-the former asyncio httpx client spent 5-7 ms (httpx, gunzip, counting) on the same 2 cores
+the former asyncio httpx client spent 4-10 ms (httpx, gunzip, counting) on the same 2 cores
 as the server, three times the server's own ~2 ms: its own queueing was most of what the
 latencies measured. That client stays available (`client="httpx"`, `--client httpx`) for
 comparison. Both are measured (`*_client_cpu_ms`: the generator's CPU per answer).
