@@ -1,15 +1,22 @@
 """API latency under concurrent clients: `jaylym serve` (one uvicorn process, as deployed)
 over a migrated SQLite registry of `collars` collars and `PASTURES` pastures under them and
-the real InfluxDB holding their fixes; `clients` asyncio clients each send the next request
-as soon as the previous answer arrives (a closed loop) for `seconds`; p50/p99 of the request
+the real InfluxDB holding their fixes; `clients` connections each send the next request as
+soon as the previous answer arrives (a closed loop) for `seconds`; p50/p99 of the request
 times, for GET /positions/latest and then GET /pastures/grazing (one page, every pasture).
 
-Every answer is checked: status 200 and, for /positions/latest, one feature per collar; for
-/pastures/grazing, one item per pasture (see `_count` for how the client keeps its own cost
-small). A small asyncio httpx client rather than locust: one dependency fewer. The client
-shares the 2 cores with the server and is measured too (`*_client_cpu_ms`): since the
-server reuses each scope's finished answer (~2 ms of server CPU per answer), the client's
-own ~5-7 ms per answer (httpx, gunzip, counting) is most of what the latencies measure.
+The load generator is `wrk` (Debian package `wrk`; deploy/bootstrap.sh installs it for the
+test job) with `api_wrk.lua`: the bearer token and `Accept-Encoding: gzip`, as a map or
+Grafana sends. It is a C event loop spending tens of microseconds of CPU per answer, where
+the former asyncio httpx client spent 4-10 ms (httpx, gunzip, counting) on the same 2 cores
+as the server, three times the server's own ~2 ms: its own queueing was most of what the
+latencies measured. That client stays available (`client="httpx"`, `--client httpx`) for
+comparison. Both are measured (`*_client_cpu_ms`: the generator's CPU per answer).
+
+Every answer is checked: with wrk, every status that is not 200, every empty body, every
+socket error and timeout is a failed answer (wrk cannot gunzip, so the bodies under load are
+not parsed); before and after each load, one answer is fetched with httpx and checked in
+full: one feature per collar, one item per pasture. With httpx, every answer is checked
+(see `_count`). A run with any failed answer is reported as such (`errors`, `zero_loss`).
 
 The alert loop runs in its own process here (JAYLYM_ALERTS_IN_SERVE=false): in `serve` its
 evaluation of 2 000 collars once a minute takes its CPU from these requests' figures, and it
@@ -18,10 +25,16 @@ is measured by itself in alerts_eval.py.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -31,6 +44,7 @@ from typing import Any
 import httpx
 
 from bench import registry_seed
+from bench.cpu import exited_cpu, process_cpu
 from bench.probe import percentile
 from jaylym.services import InfluxD, free_port, wait_until
 
@@ -140,12 +154,90 @@ async def _closed_loop(
 
 
 ENDPOINTS = {"latest": LATEST, "grazing": GRAZING}
+CLIENTS = ("wrk", "httpx")
+WRK_SCRIPT = Path(__file__).resolve().parent / "api_wrk.lua"
+WRK_MISSING = "wrk is not installed (apt-get install wrk; deploy/bootstrap.sh installs it)"
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def _check_one(base: str, token: str, path: str, expect: int) -> None:
+    """One answer fetched as the load fetches it (gzip accepted) and checked in full."""
+    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
+    answer = httpx.get(base + path, headers=headers, timeout=60)
+    if answer.status_code != 200:
+        raise RuntimeError(f"{path} answered {answer.status_code}: {answer.text[:300]}")
+    got = _count(path, answer, parse=True)
+    if got != expect:
+        raise RuntimeError(f"{path} answered {got} features or items, not {expect}")
+
+
+def _wrk_loop(
+    work: Path, base: str, token: str, path: str, clients: int, seconds: float, threads: int
+) -> dict[str, Any]:
+    """One closed-loop wrk run; its figures (api_wrk.lua's `done`) and its own CPU seconds."""
+    argv = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "60s",
+            "-s", str(WRK_SCRIPT), base + path]  # fmt: skip
+    out_path = work / f"wrk-{uuid.uuid4().hex[:6]}.out"
+    with out_path.open("w") as out:
+        proc = subprocess.Popen(argv, env={**os.environ, "JAYLYM_BENCH_TOKEN": token},
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        # read as a zombie, before wait() reaps it (bench/cpu.py); bounded: wrk stops itself
+        # after `seconds`, the rest is answers in flight and the script's `done`
+        cpu_s = exited_cpu(proc.pid, timeout=seconds + 120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+    text = out_path.read_text(errors="replace")
+    line = next((ln for ln in text.splitlines() if ln.startswith("JAYLYM_WRK ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed (exit {proc.returncode}): {text[-2000:]}")
+    figures: dict[str, Any] = json.loads(line.removeprefix("JAYLYM_WRK "))
+    figures["cpu_s"] = cpu_s
+    return figures
+
+
+def _wrk_figures(name: str, run: dict[str, Any], server_cpu_s: float) -> dict[str, Any]:
+    sockets = sum(run[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    # `not_200` includes wrk's own `status_errors` (>= 400); an empty 200 is a failure too
+    failed = run["not_200"] + run["empty"] + sockets
+    answers = run["requests"] - run["not_200"] - run["empty"]
+    seconds = run["duration_us"] / 1e6
+    per_answer = max(answers + failed, 1)
+    return {
+        f"{name}_requests": answers, f"{name}_errors": failed,
+        f"{name}_failed_by_status": run["not_200_by_status"],
+        f"{name}_socket_errors": {k: run[k] for k in ("connect_errors", "read_errors",
+                                                      "write_errors", "timeouts")},
+        f"{name}_gzipped": run["gzipped"],
+        f"{name}_seconds": round(seconds, 2),
+        f"{name}_requests_per_s": answers / seconds if seconds else float("nan"),
+        # wrk's histogram: every request's time, failed ones included (they count as errors)
+        f"{name}_p50_ms": run["p50_us"] / 1000, f"{name}_p99_ms": run["p99_us"] / 1000,
+        f"{name}_max_ms": run["max_us"] / 1000,
+        f"{name}_server_cpu_ms": 1000 * server_cpu_s / per_answer,
+        f"{name}_client_cpu_ms": 1000 * run["cpu_s"] / per_answer,
+    }  # fmt: skip
 
 
 def measure(
     work: Path, influx: InfluxD, collars: int, clients: int, seconds: float,
-    endpoints: tuple[str, ...] = tuple(ENDPOINTS),
+    endpoints: tuple[str, ...] = tuple(ENDPOINTS), *, client: str = "wrk",
+    wrk_threads: int = 1, profile_to: Path | None = None,
+    server_pythonpath: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """One server, each endpoint loaded in turn. `client`: "wrk" (the headline) or "httpx"
+    (the former asyncio client, for comparison); `profile_to`: the server runs under py-spy
+    (raw collapsed stacks there); `server_pythonpath`: the server's code from elsewhere (an
+    A/B against another commit; the bench's own code stays this one)."""
+    if client not in CLIENTS:
+        raise ValueError(f"client must be one of {CLIENTS}")
+    if client == "wrk" and not wrk_available():
+        raise RuntimeError(WRK_MISSING)
     run = uuid.uuid4().hex[:6]
     registry = f"sqlite:///{work / f'api-{run}.db'}"
     database = f"api_{run}"
@@ -162,30 +254,50 @@ def measure(
         # (seconds for 2 000 collars, once a minute) from the requests measured here.
         "JAYLYM_ALERTS_IN_SERVE": "false",
     }  # fmt: skip
+    if server_pythonpath:
+        env["PYTHONPATH"] = server_pythonpath
+    argv = [sys.executable, "-m", "jaylym", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if profile_to is not None:
+        from bench.ingest_load import _py_spy
+
+        argv = _py_spy(profile_to) + argv
     log = work / f"api-{run}.log"
+    # `python -m` puts its working directory first on sys.path, before PYTHONPATH: for an A/B
+    # the server starts in the scratch folder, or it would run whatever code is in the cwd
+    cwd = work if server_pythonpath else None
     with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "jaylym", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=out,
-        )  # fmt: skip
+        server = subprocess.Popen(argv, env=env, stdout=out, stderr=out, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
+    server_pid = server.pid
     try:
         wait_until(lambda: _answers(base) or server.poll() is not None, timeout=60,
                    what="API answering", step=0.2)  # fmt: skip
         if server.poll() is not None:
             raise RuntimeError(f"jaylym serve exited: {log.read_text(errors='replace')[-2000:]}")
+        if profile_to is not None:  # the server is py-spy's child
+            from bench.ingest_load import _child_pid
+
+            server_pid = _child_pid(server.pid) or server.pid
         figures: dict[str, Any] = {}
         for name in endpoints:
             path = ENDPOINTS[name]
             expect = collars if path == LATEST else PASTURES
+            if client == "wrk":
+                _check_one(base, token, path, expect)  # also builds the shared body once
+                cpu = process_cpu(server_pid)
+                loaded = _wrk_loop(work, base, token, path, clients, seconds, wrk_threads)
+                cpu = process_cpu(server_pid) - cpu
+                _check_one(base, token, path, expect)
+                figures |= _wrk_figures(name, loaded, cpu)
+                continue
             warm, errors = asyncio.run(_closed_loop(base, token, path, 1, 0.5, expect))
             if errors or not warm:
                 raise RuntimeError(f"{path} did not answer {expect} features or items")
-            started, cpu = time.monotonic(), _cpu_s(server.pid)
+            started, cpu = time.monotonic(), process_cpu(server_pid)
             client_cpu = time.process_time()
             lat, errors = asyncio.run(_closed_loop(base, token, path, clients, seconds, expect))
             elapsed = time.monotonic() - started  # longer than `seconds`: the last answers
-            cpu = _cpu_s(server.pid) - cpu
+            cpu = process_cpu(server_pid) - cpu
             client_cpu = time.process_time() - client_cpu
             figures |= {
                 f"{name}_requests": len(lat), f"{name}_errors": errors,
@@ -199,17 +311,13 @@ def measure(
                 f"{name}_client_cpu_ms": 1000 * client_cpu / max(len(lat) + errors, 1),
             }  # fmt: skip
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        _stop(server, server_pid)
     errors = sum(figures[f"{name}_errors"] for name in endpoints)
     return {
         "collars": collars,
         "pastures": PASTURES,
         "clients": clients,
+        "client": client if client == "httpx" else f"wrk -t{wrk_threads}",
         "errors": errors,
         "lost": errors,  # failed answers, as the report names what a run lost
         "zero_loss": errors == 0,
@@ -219,13 +327,16 @@ def measure(
     }
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere)."""
+def _stop(server: subprocess.Popen[bytes], server_pid: int) -> None:
+    """SIGTERM to the server itself: under py-spy (its parent) py-spy then writes the profile
+    as its child exits, where a SIGTERM to py-spy would end it without one."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server_pid, signal.SIGTERM)
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
 
 
 def _answers(base: str) -> bool:
@@ -233,3 +344,63 @@ def _answers(base: str) -> bool:
         return httpx.get(f"{base}/healthz", timeout=1).status_code < 500
     except httpx.HTTPError:
         return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="GET /positions/latest and /pastures/grazing "
+                                     "under closed-loop clients, on an InfluxDB of its own; "
+                                     "one JSON line per run.")  # fmt: skip
+    parser.add_argument("--collars", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint")
+    parser.add_argument("--runs", type=int, default=1, help="one server each, in turn")
+    parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        action="append",
+        help="load generator; given twice, runs alternate (default wrk)",
+    )
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--endpoint", choices=tuple(ENDPOINTS), action="append")
+    parser.add_argument(
+        "--server-pythonpath",
+        action="append",
+        default=None,
+        help="the server's code from this folder (e.g. a `git archive` of "
+        "another commit); given twice, runs alternate between them",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="run the server under py-spy; raw stacks to this file",
+    )
+    args = parser.parse_args()
+    clients = args.client or ["wrk"]
+    paths = args.server_pythonpath or [None]
+    endpoints = tuple(args.endpoint or ENDPOINTS)
+    with tempfile.TemporaryDirectory(prefix="jaylym-bench-api-") as tmp:
+        work = Path(tmp)
+        influx = InfluxD(work / "influxd")
+        influx.start()
+        try:
+            for i in range(args.runs):
+                for k, (client, path) in enumerate(_pairs(clients, paths)):
+                    profile = args.profile if i == 0 and k == 0 else None
+                    row = measure(work, influx, args.collars, args.clients, args.seconds,
+                                  endpoints, client=client, wrk_threads=args.wrk_threads,
+                                  profile_to=profile, server_pythonpath=path)  # fmt: skip
+                    row |= {"run": i, "server_pythonpath": path,
+                            "load_average": os.getloadavg()}  # fmt: skip
+                    print(json.dumps(row, default=str), flush=True)
+        finally:
+            influx.stop()
+
+
+def _pairs(clients: list[str], paths: list[str | None]) -> list[tuple[str, str | None]]:
+    """Every client with every server code, in a fixed order repeated each run (interleaved)."""
+    return [(c, p) for p in paths for c in clients]
+
+
+if __name__ == "__main__":
+    main()

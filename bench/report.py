@@ -298,8 +298,12 @@ def markdown(result: dict[str, Any]) -> str:
         "api_grazing_rps": "API GET /pastures/grazing answers per second at 50 clients",
         "api_latest_server_cpu_ms": "API GET /positions/latest: server CPU per answer, ms",
         "api_grazing_server_cpu_ms": "API GET /pastures/grazing: server CPU per answer, ms",
-        "api_latest_client_cpu_ms": "API GET /positions/latest: load generator CPU per answer, ms",
-        "api_grazing_client_cpu_ms": "API GET /pastures/grazing: load generator CPU per answer, ms",
+        "api_latest_client_cpu_ms": (
+            "API GET /positions/latest: load generator (wrk) CPU per answer, ms"
+        ),
+        "api_grazing_client_cpu_ms": (
+            "API GET /pastures/grazing: load generator (wrk) CPU per answer, ms"
+        ),
         "alert_latency_p50_s": "Alert: threshold-crossing reading -> delivery request p50, s",
         "alert_latency_p99_s": "Alert: threshold-crossing reading -> delivery request p99, s",
         "alert_latency_background_rate": "Alert latency runs: background fixes stored per s",

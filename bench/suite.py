@@ -254,9 +254,22 @@ def _api(state: Run) -> None:
     from bench import api_load
 
     plan = state.plan
-    for _ in range(plan.latency_reps):  # one in the quick run: each starts `jaylym serve`
+    if not api_load.wrk_available():
+        # The asyncio client would measure its own queueing (api_load.py), so no fallback.
+        state.skipped["api"] = api_load.WRK_MISSING
+        print(f"api: skipped, {api_load.WRK_MISSING}", flush=True)
+        return
+    for rep in range(plan.latency_reps):  # one in the quick run: each starts `jaylym serve`
         state.record("api", partial(api_load.measure, state.work, state.influx, plan.api_collars,
                                     plan.api_clients, plan.api_seconds))  # fmt: skip
+        rows = state.runs.get("api", [])
+        if len(rows) == rep + 1 and rows[-1]["errors"]:
+            # Failed answers fail the measure (its figures are kept for the record); its own
+            # key, so the later repetitions still run.
+            failed = {k: v for k, v in rows[-1].items()
+                      if k.endswith(("_errors", "_failed_by_status"))
+                      and (any(v.values()) if isinstance(v, dict) else v)}  # fmt: skip
+            state.errors.setdefault("api_answers", f"repetition {rep + 1}: {failed}")
 
 
 def _node_red_available(state: Run) -> bool:

@@ -4,7 +4,7 @@
 #   bash deploy/bootstrap.sh demo [args…]   # the demo on embedded defaults
 #   bash deploy/bootstrap.sh test [pytest args…]  # lint, type-check and the whole test suite
 #
-# Installs, when missing: Debian packages (mosquitto, influxdb, postgresql, chromium),
+# Installs, when missing: Debian packages (mosquitto, influxdb, postgresql, chromium, wrk),
 # a virtualenv in .venv, and the package with its dev extra.
 set -euo pipefail
 
@@ -20,7 +20,8 @@ sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 debian_packages() {
   local wanted=(mosquitto mosquitto-clients)
   if [ "$job" = "test" ]; then
-    wanted+=(influxdb postgresql chromium chromium-driver)
+    # wrk: the API load generator of `jaylym bench` (tests/bench runs its quick version)
+    wanted+=(influxdb postgresql chromium chromium-driver wrk)
   fi
   local missing=()
   for pkg in "${wanted[@]}"; do

@@ -11,17 +11,19 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.alerts.runtime.registry_view import load_view
 from api.alerts.runtime.season import FixesTooShort, SeasonTotals
 from api.core.paging import CursorQuery, LimitQuery, Page
 from api.core.params import SlugId
 from api.core.problems import ProblemError, field_error, problem_responses
-from api.core.shared_bodies import NOT_MODIFIED, SharedBodies, respond, scope_key
+from api.core.shared_bodies import NOT_MODIFIED, Body, SharedBodies, respond, scope_key
 from api.core.single_flight import SingleFlight
-from api.deps import AccessDep, StoreDep, authorize
+from api.deps import AccessDep, CurrentUser, StoreDep, authorize
 from api.grazing import GrazingConfig, GrazingModel
 from api.grazing.results import GrazingResult
+from api.policy import Access
 from api.routes._base import API, page
 from api.schemas.grazing import GrazingFeature, GrazingFeatureCollection, PastureGrazingRead
 from jaylym.models import datetime_to_ms
@@ -135,9 +137,9 @@ def _read(result: GrazingResult) -> list[PastureGrazingRead]:
     response_model=Page[PastureGrazingRead] | GrazingFeatureCollection,
     responses=NOT_MODIFIED,
 )
-def all_grazing(
+async def all_grazing(
     request: Request,
-    access: AccessDep,
+    principal: CurrentUser,
     store: StoreDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
@@ -145,17 +147,27 @@ def all_grazing(
         "json", description="`geojson`: a FeatureCollection for map layers."
     ),
 ) -> Response:
+    # On the event loop: a stored body is answered from memory; building one (registry, store,
+    # the model) runs in the thread pool, once per key at a time (shared_bodies.py).
     bodies: SharedBodies = request.app.state.shared_bodies
     shared: SingleFlight[SeasonFigures] = request.app.state.season_figures
+    sessions: sessionmaker[Session] = request.app.state.sessions
     # The caller's whole scope and the request's parameters: same key, same bytes.
-    key = ("pastures/grazing", scope_key(access.principal), limit, cursor, format)
-    body = bodies.get(key, shared.current())
-    if body is None:
-        generation = bodies.generation()  # read before the registry (shared_bodies.py)
-        figures, answer = _all_grazing(request, access, store, limit, cursor, format)
+    key = ("pastures/grazing", scope_key(principal), limit, cursor, format)
+
+    def build(generation: int) -> Body:
+        # a session of its own: requests with the same key may wait for this build
+        with sessions() as session:
+            access = Access(principal, session)
+            figures, answer = _all_grazing(request, access, store, limit, cursor, format)
         content = answer.model_dump_json(by_alias=True).encode()
-        body = bodies.put(key, content, "application/json", figures, generation)
-    return respond(request, body)
+        return bodies.put(key, content, "application/json", figures, generation)
+
+    try:
+        body = await bodies.get_or_build(key, shared.current(), build)
+    except TimeoutError as exc:
+        raise ProblemError(503, "the answer is still being made; try again") from exc
+    return await respond(request, body)
 
 
 def _all_grazing(

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 from fastapi import Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.core.latest_fixes import Collar, LatestFixes
 from api.core.problems import ProblemError, problem_responses
-from api.core.shared_bodies import NOT_MODIFIED, SharedBodies, respond, scope_key
-from api.deps import AccessDep, StoreDep
+from api.core.shared_bodies import NOT_MODIFIED, Body, SharedBodies, respond, scope_key
+from api.deps import CurrentUser, StoreDep
 from api.policy import Access
 from api.routes._base import resource_router
 from api.schemas.telemetry import PositionCollection
@@ -30,17 +31,26 @@ router = resource_router("positions")
     response_model=PositionCollection,
     responses={**problem_responses(503), **NOT_MODIFIED},
 )
-def latest_positions(request: Request, access: AccessDep, store: StoreDep) -> Response:
+async def latest_positions(request: Request, principal: CurrentUser, store: StoreDep) -> Response:
+    # On the event loop: a stored body is answered from memory; building one (registry, store,
+    # serialising) runs in the thread pool, once per scope at a time (shared_bodies.py).
     bodies: SharedBodies = request.app.state.shared_bodies
     cache: LatestFixes = request.app.state.latest_fixes
+    sessions: sessionmaker[Session] = request.app.state.sessions
     # The caller's whole scope is the key: a body is only ever reused for the same scope.
-    key = ("positions/latest", scope_key(access.principal))
-    body = bodies.get(key, cache.current())
-    if body is None:
-        generation = bodies.generation()  # read before the registry (shared_bodies.py)
-        view, content = _build(access, store, cache)
-        body = bodies.put(key, content, "application/json", view, generation)
-    return respond(request, body)
+    key = ("positions/latest", scope_key(principal))
+
+    def build(generation: int) -> Body:
+        # a session of its own: requests of the same scope may wait for this build
+        with sessions() as session:
+            view, content = _build(Access(principal, session), store, cache)
+        return bodies.put(key, content, "application/json", view, generation)
+
+    try:
+        body = await bodies.get_or_build(key, cache.current(), build)
+    except TimeoutError as exc:
+        raise ProblemError(503, "the answer is still being made; try again") from exc
+    return await respond(request, body)
 
 
 def _build(access: Access, store: TimeSeriesStore, cache: LatestFixes) -> tuple[object, bytes]:

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.mqtt, pytest.mark.influx, pytest.mark.slow]
 
 
 def test_quick_run_reports_every_measure(tmp_path: Path) -> None:
-    for binary in ("mosquitto", "mosquitto_sub", "influxd"):
+    for binary in ("mosquitto", "mosquitto_sub", "influxd", "wrk"):
         if not (shutil.which(binary) or Path("/usr/sbin", binary).exists()):
             unavailable(binary)
     out = tmp_path / "results"
@@ -44,6 +44,13 @@ def test_quick_run_reports_every_measure(tmp_path: Path) -> None:
     assert all(r["received_all"] for r in runs["relay"])
     assert all(r["errors"] == 0 and r["requests"] > 0 for r in runs["api"])
     assert all(r["grazing_requests"] > 0 for r in runs["api"])
+    # wrk's answers were counted and its own CPU measured (the headline's load generator)
+    for row in runs["api"]:
+        assert row["client"].startswith("wrk"), row["client"]
+        for name in ("latest", "grazing"):
+            assert row[f"{name}_gzipped"] == row[f"{name}_requests"]  # as a browser asks
+            assert not any(row[f"{name}_socket_errors"].values()), row
+            assert row[f"{name}_client_cpu_ms"] >= 0
     # Every threshold-crossing reading reached the webhook receiver.
     assert all(r["zero_loss"] and r["latency_p50_s"] > 0 for r in runs["alert_latency"])
     assert [len(r["peak_rss_mib"]) for r in runs["ingest_2"]] == [2]

@@ -3,6 +3,10 @@ any registry write committed in this process, and a revoked token refused at onc
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
@@ -164,3 +168,101 @@ def test_gzip_once_and_not_modified(sqlite_api: Api, monkeypatch: pytest.MonkeyP
     assert r.status_code == 200
     assert r.headers["etag"] != plain.headers["etag"]
     assert r.json()["features"][0]["properties"]["herd_id"] is None
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _flights(max_age_s: float = 5.0) -> tuple[SharedBodies, _Clock, list[int]]:
+    clock, generation = _Clock(), [0]
+    return SharedBodies(max_age_s, lambda: generation[0], clock=clock), clock, generation
+
+
+class _Builds:
+    """A build that blocks until released (bounded), counting how often it ran."""
+
+    def __init__(self, bodies: SharedBodies, key: str, source: object) -> None:
+        self.bodies, self.key, self.source = bodies, key, source
+        self.calls: list[int] = []
+        self.release = threading.Event()
+
+    def __call__(self, generation: int) -> shared_bodies.Body:
+        self.calls.append(generation)
+        assert self.release.wait(10), "the test never released the build"
+        content = f"built {len(self.calls)}".encode()
+        return self.bodies.put(self.key, content, "text/plain", self.source, generation)
+
+
+async def _until(check: Callable[[], bool]) -> None:
+    for _ in range(1000):  # bounded: 10 s
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_one_build_per_key_while_the_others_wait_for_it() -> None:
+    bodies, _, _ = _flights()
+    source = object()
+    build = _Builds(bodies, "k", source)
+
+    async def run() -> list[shared_bodies.Body]:
+        waiting = [asyncio.create_task(bodies.get_or_build("k", source, build)) for _ in range(20)]
+        await _until(lambda: len(build.calls) == 1)
+        await asyncio.sleep(0.05)  # every request is waiting now: none started a build
+        build.release.set()
+        return await asyncio.gather(*waiting)
+
+    got = asyncio.run(run())
+    assert build.calls == [0]
+    assert {b.content for b in got} == {b"built 1"}
+    assert bodies.get("k", source) is got[0]
+
+
+def test_the_previous_body_only_while_rebuilding_in_the_same_generation() -> None:
+    """While a key is rebuilt, the others get its previous body, but never one from before a
+    registry write (its scope may have changed) nor one older than STALE_FACTOR x max age."""
+    bodies, clock, generation = _flights()
+    old_source, new_source = object(), object()
+    first = bodies.put("k", b"old", "text/plain", old_source, 0)
+    clock.now += 6  # out of date: the shared data was refreshed, and too old anyway
+    assert bodies.get("k", new_source) is None
+    build = _Builds(bodies, "k", new_source)
+
+    async def run() -> None:
+        starter = asyncio.create_task(bodies.get_or_build("k", new_source, build))
+        await _until(lambda: len(build.calls) == 1)
+        assert await bodies.get_or_build("k", new_source, build) is first
+        generation[0] = 1  # a registry write committed
+        after_write = asyncio.create_task(bodies.get_or_build("k", new_source, build))
+        await _until(lambda: len(build.calls) == 2)  # its own build, not the old body
+        assert build.calls == [0, 1]
+        build.release.set()
+        assert (await after_write).generation == 1
+        assert (await starter).generation == 0
+
+    asyncio.run(run())
+
+
+def test_no_previous_body_older_than_the_stale_bound() -> None:
+    bodies, clock, _ = _flights()
+    source = object()
+    bodies.put("k", b"old", "text/plain", source, 0)
+    clock.now += shared_bodies.STALE_FACTOR * 5 + 1
+    build = _Builds(bodies, "k", object())
+
+    async def run() -> None:
+        starter = asyncio.create_task(bodies.get_or_build("k", build.source, build))
+        await _until(lambda: len(build.calls) == 1)
+        other = asyncio.create_task(bodies.get_or_build("k", build.source, build))
+        await asyncio.sleep(0.05)
+        assert not other.done()  # it waits for the build rather than take the old body
+        build.release.set()
+        assert (await other).content == (await starter).content == b"built 1"
+
+    asyncio.run(run())
