@@ -26,6 +26,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 import structlog
 
 from jaylym.models import PositionReading, Reading, SoilReading
@@ -416,7 +417,19 @@ def _dropped(message: str) -> int | None:
 
 
 def _documents(text: str) -> Iterator[Any]:
-    """The JSON documents of a (possibly chunked) response, one after the other."""
+    """The JSON documents of a (possibly chunked) response, one after the other.
+
+    InfluxDB writes each document (each chunk) on a line of its own, so the lines are parsed
+    with orjson (the API's shared season figures read tens of thousands of rows every few
+    seconds; Python's json was most of that CPU); an answer that is not so is parsed the
+    general way, document after document."""
+    try:
+        return iter([orjson.loads(line) for line in text.split("\n") if line.strip()])
+    except orjson.JSONDecodeError:
+        return _raw_documents(text)
+
+
+def _raw_documents(text: str) -> Iterator[Any]:
     decoder = json.JSONDecoder()
     pos = 0
     while True:
@@ -460,7 +473,7 @@ def _add_series(
     out: list[Series], index: dict[tuple[str, str], Series], raw: Mapping[str, Any]
 ) -> None:
     tags = dict(raw.get("tags") or {})
-    key = (raw["name"], json.dumps(tags, sort_keys=True))
+    key = (raw["name"], orjson.dumps(tags, option=orjson.OPT_SORT_KEYS).decode())
     columns = raw["columns"]
     rows = [dict(zip(columns, values, strict=True)) for values in raw.get("values", [])]
     if key in index:
