@@ -42,6 +42,7 @@ from ingest.decoders import decode
 from ingest.decoders.base import Decoded
 from ingest.dedup import Observation, RepeatWindow
 from ingest.directory import DirectoryUnavailable
+from ingest.fastlane import native_collar
 from ingest.inbox import Inbox
 from ingest.ledger import DeadLetter, Ledger
 from ingest.metrics import IngestMetrics, observe_many
@@ -56,6 +57,9 @@ from jaylym.settings import IngestConfig
 from jaylym.store.base import StoreRejected, TimeSeriesStore
 
 log = structlog.get_logger("jaylym.ingest")
+
+# A message's verdict: its decoded form (or, from the fast lane, its item) and device, or why not.
+Verdict = tuple[Decoded | Item, DeviceInfo] | Rejected
 
 DLQ_TOPIC = "pasture/v1/_dlq/{reason}"
 DECODER_ERROR = "decoder_error"  # a bug of ours, not of the input: kept in the DLQ to replay
@@ -253,13 +257,14 @@ class Consumer:
         return batch
 
     def _handle(self, batch: list[Inbound]) -> None:
+        now_ms = round(self.clock() * 1000)  # one "now" for every time check of the batch
         try:
-            decoded = [self._decode(msg) for msg in batch]
+            decoded = [self._decode(msg, now_ms) for msg in batch]
         except DirectoryUnavailable as exc:
             log.warning("registry unavailable, holding batch", error=str(exc), size=len(batch))
             self._undecoded = batch
             return
-        prepared = self._prepare(batch, decoded)
+        prepared = self._prepare(batch, decoded, now_ms)
         self._settle()  # batch N before N+1: the ledger sees every device's seqs in order
         if self._held:
             self._held.append(prepared)
@@ -281,8 +286,19 @@ class Consumer:
         return True
 
     # --- decoding and validation ---------------------------------------------------------
-    def _decode(self, msg: Inbound) -> tuple[Decoded, DeviceInfo] | Rejected:
-        """Decoder and registry verdict for one message; the registry being down raises."""
+    def _decode(self, msg: Inbound, now_ms: int) -> Verdict:
+        """Decoder and registry verdict for one message; the registry being down raises.
+        The common message takes the short way to its item (ingest/fastlane.py)."""
+        try:
+            fast = native_collar(msg.topic, msg.payload, self.directory, now_ms, self.limits,
+                                 self.cfg.max_payload_bytes)  # fmt: skip
+        except DirectoryUnavailable:
+            raise
+        except Exception:  # a bug there must not cost the message: the general path decides
+            log.exception("fast lane error", topic=msg.topic)
+            fast = None
+        if fast is not None:
+            return fast
         try:
             if len(msg.payload) > self.cfg.max_payload_bytes:
                 raise Rejected(Reason.TOO_LARGE, f"{len(msg.payload)} bytes")
@@ -296,11 +312,8 @@ class Consumer:
             log.exception("decoder error", topic=msg.topic)
             return Rejected(Reason.BAD_SCHEMA, f"{DECODER_ERROR}: {type(exc).__name__}: {exc}")
 
-    def _prepare(
-        self, batch: list[Inbound], decoded: list[tuple[Decoded, DeviceInfo] | Rejected]
-    ) -> Prepared:
+    def _prepare(self, batch: list[Inbound], decoded: list[Verdict], now_ms: int) -> Prepared:
         prepared = Prepared(messages=batch)
-        now_ms = round(self.clock() * 1000)
         in_batch: set[tuple[str, int, int]] = set()
         sources: Counter[str] = Counter()
         # Bound once: this loop runs for every message.
@@ -312,17 +325,22 @@ class Consumer:
                 prepared.dead.append(self._dead(msg, verdict))
                 continue
             message, device = verdict
-            sources[message.source] += 1
             prepared.devices[device.device_id] = device
-            try:
-                items, refused = build_items(message, device, now_ms, self.limits)
-            except Exception as exc:  # never crash on input (see _decode)
-                log.exception("validation error", topic=msg.topic)
-                detail = f"{DECODER_ERROR}: {type(exc).__name__}: {exc}"
-                prepared.dead.append(self._dead(msg, Rejected(Reason.BAD_SCHEMA, detail)))
-                continue
-            if refused:
-                prepared.dead.extend(self._dead(msg, r) for r in refused)
+            if type(message) is Item:  # the fast lane's: nothing refused
+                sources["native"] += 1
+                items = [message]
+            else:
+                assert isinstance(message, Decoded)
+                sources[message.source] += 1
+                try:
+                    items, refused = build_items(message, device, now_ms, self.limits)
+                except Exception as exc:  # never crash on input (see _decode)
+                    log.exception("validation error", topic=msg.topic)
+                    detail = f"{DECODER_ERROR}: {type(exc).__name__}: {exc}"
+                    prepared.dead.append(self._dead(msg, Rejected(Reason.BAD_SCHEMA, detail)))
+                    continue
+                if refused:
+                    prepared.dead.extend(self._dead(msg, r) for r in refused)
             for item in items:
                 obs = observed.get(item.device_id)
                 if obs is None:

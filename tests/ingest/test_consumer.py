@@ -215,9 +215,9 @@ def test_the_next_batch_is_decoded_while_one_commits_and_sees_its_keys(tmp_path:
     prepared_with_writes_done: list[int] = []
     prepare = h.consumer._prepare
 
-    def spy(batch: Any, decoded: Any) -> Any:
+    def spy(batch: Any, decoded: Any, now_ms: int) -> Any:
         prepared_with_writes_done.append(len(written))
-        result = prepare(batch, decoded)
+        result = prepare(batch, decoded, now_ms)
         if len(prepared_with_writes_done) == 2:  # batch 2 is prepared: let batch 1 finish
             release.set()
         return result
