@@ -41,14 +41,6 @@ _JITTER_RAD = JITTER_M / EARTH_RADIUS_M
 _DEG = math.pi / 180
 
 
-def _may_exceed_jitter(prev: _Fix, reading: PositionReading) -> bool:
-    """False when the move is surely within the jitter, without trigonometry (most fixes).
-    Going along the meridian, then along the parallel, is a path between the two points, so
-    it is at least as long as the great circle; the parallel's arc is at most the longitude
-    difference in radians."""
-    return (abs(reading.lat - prev.lat) + abs(reading.lon - prev.lon)) * _DEG > _JITTER_RAD
-
-
 class PositionFlagger:
     def __init__(self, max_hdop: float = 10.0, max_speed_kmh: float = 15.0) -> None:
         self.max_hdop = max_hdop
@@ -60,28 +52,34 @@ class PositionFlagger:
             self._last[reading.device_id] = _Fix(reading.ts_ms, reading.lat, reading.lon)
 
     def flag(self, reading: PositionReading) -> PositionReading:
-        flags: set[str] = set()
-        if reading.lat == 0 and reading.lon == 0:
-            flags.add(PositionFlag.ZERO)
-        if reading.hdop is not None and reading.hdop > self.max_hdop:
-            flags.add(PositionFlag.HDOP)
-        if not flags:
+        # Runs for every fix: the usual unflagged one allocates nothing (no set, no call).
+        lat, lon, hdop = reading.lat, reading.lon, reading.hdop
+        zero = lat == 0 and lon == 0
+        imprecise = hdop is not None and hdop > self.max_hdop
+        fast = False
+        if not zero and not imprecise:
             # Speed is measured from the last fix whose position is believable; a trucked fix
             # counts, so every fix of a truck ride is flagged, and the first one after it too
             # only if the animal really moved fast relative to the truck's last position.
+            ts_ms = reading.ts_ms
             prev = self._last.get(reading.device_id)
-            later = prev is not None and reading.ts_ms > prev.ts_ms
-            if prev is not None and later and _may_exceed_jitter(prev, reading):
-                moved = distance_m(prev.lat, prev.lon, reading.lat, reading.lon)
-                speed = moved / ((reading.ts_ms - prev.ts_ms) / 1000)
-                if moved > JITTER_M and speed > self.max_speed_ms:
-                    flags.add(PositionFlag.SPEED)
             if prev is None:
-                self._last[reading.device_id] = _Fix(reading.ts_ms, reading.lat, reading.lon)
-            elif later:  # in place: one fix per device, owned here
-                prev.ts_ms, prev.lat, prev.lon = reading.ts_ms, reading.lat, reading.lon
-        if not flags:
-            return reading
+                self._last[reading.device_id] = _Fix(ts_ms, lat, lon)
+            elif ts_ms > prev.ts_ms:
+                # Surely within the jitter, without trigonometry (most fixes end here): going
+                # along the meridian, then along the parallel, is a path between the two
+                # points, so at least as long as the great circle; the parallel's arc is at
+                # most the longitude difference in radians.
+                if (abs(lat - prev.lat) + abs(lon - prev.lon)) * _DEG > _JITTER_RAD:
+                    moved = distance_m(prev.lat, prev.lon, lat, lon)
+                    fast = moved > JITTER_M and moved / ((ts_ms - prev.ts_ms) / 1000) > (
+                        self.max_speed_ms
+                    )
+                prev.ts_ms, prev.lat, prev.lon = ts_ms, lat, lon  # in place: one fix per device
+            if not fast:
+                return reading
+        flags = {name for name, on in ((PositionFlag.ZERO, zero), (PositionFlag.HDOP, imprecise),
+                                       (PositionFlag.SPEED, fast)) if on}  # fmt: skip
         return dataclasses.replace(reading, flags=reading.flags | frozenset(flags))
 
 
