@@ -37,6 +37,7 @@ from typing import Any
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.core.problems import ProblemError
 from api.policy import Principal
 
 # Level 5: ~6x smaller GeoJSON at a fraction of level 9's CPU; done once per body.
@@ -232,6 +233,21 @@ def _matches(request: Request, etag: str) -> bool:
         return True
     opaque = etag.removeprefix("W/")
     return any(t.strip().removeprefix("W/") == opaque for t in header.split(","))  # weak match
+
+
+async def answer(
+    request: Request,
+    bodies: SharedBodies,
+    key: Hashable,
+    source: object | None,
+    build: Callable[[int], Body],
+) -> Response:
+    """`get_or_build`, then `respond`: a build still running past the wait is a 503."""
+    try:
+        body = await bodies.get_or_build(key, source, build)
+    except TimeoutError as exc:
+        raise ProblemError(503, "the answer is still being made; try again") from exc
+    return await respond(request, body)
 
 
 async def respond(

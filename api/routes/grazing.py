@@ -18,7 +18,7 @@ from api.alerts.runtime.season import FixesTooShort, SeasonTotals
 from api.core.paging import CursorQuery, LimitQuery, Page
 from api.core.params import SlugId
 from api.core.problems import ProblemError, field_error, problem_responses
-from api.core.shared_bodies import NOT_MODIFIED, Body, SharedBodies, respond, scope_key
+from api.core.shared_bodies import NOT_MODIFIED, Body, SharedBodies, answer, scope_key
 from api.core.single_flight import SingleFlight
 from api.deps import AccessDep, CurrentUser, StoreDep, authorize
 from api.grazing import GrazingConfig, GrazingModel
@@ -163,11 +163,7 @@ async def all_grazing(
         content = answer.model_dump_json(by_alias=True).encode()
         return bodies.put(key, content, "application/json", figures, generation)
 
-    try:
-        body = await bodies.get_or_build(key, shared.current(), build)
-    except TimeoutError as exc:
-        raise ProblemError(503, "the answer is still being made; try again") from exc
-    return await respond(request, body)
+    return await answer(request, bodies, key, shared.current(), build)
 
 
 def _all_grazing(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.core.latest_fixes import Collar, LatestFixes
 from api.core.problems import ProblemError, problem_responses
-from api.core.shared_bodies import NOT_MODIFIED, Body, SharedBodies, respond, scope_key
+from api.core.shared_bodies import NOT_MODIFIED, Body, SharedBodies, answer, scope_key
 from api.deps import CurrentUser, StoreDep
 from api.policy import Access
 from api.routes._base import resource_router
@@ -46,11 +46,7 @@ async def latest_positions(request: Request, principal: CurrentUser, store: Stor
             view, content = _build(Access(principal, session), store, cache)
         return bodies.put(key, content, "application/json", view, generation)
 
-    try:
-        body = await bodies.get_or_build(key, cache.current(), build)
-    except TimeoutError as exc:
-        raise ProblemError(503, "the answer is still being made; try again") from exc
-    return await respond(request, body)
+    return await answer(request, bodies, key, cache.current(), build)
 
 
 def _build(access: Access, store: TimeSeriesStore, cache: LatestFixes) -> tuple[object, bytes]:

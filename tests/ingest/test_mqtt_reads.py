@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import paho.mqtt.client as paho
 import pytest
@@ -31,25 +32,39 @@ def publish(topic: bytes, mid: int, payload: bytes, qos: int = 1) -> bytes:
     return bytes([0x30 | qos << 1]) + length + body
 
 
-@pytest.fixture
-def wired() -> Iterator[tuple[PahoTransport, socket.socket, list[Inbound]]]:
-    got: list[Inbound] = []
+@contextmanager
+def _socket_wired(
+    on_message: Callable[[Inbound], None],
+    on_messages: Callable[[list[Inbound]], None] | None = None,
+    generation: int = 1,
+) -> Iterator[tuple[PahoTransport, socket.socket]]:
+    """A transport whose client reads from a socket pair (our end, the broker's end)."""
     transport = PahoTransport(
         MqttConfig(host="127.0.0.1", port=1),
         SessionOptions("t", "3.1.1", 60, ("pasture/#",), 1000),
-        got.append,
+        on_message,
+        on_messages,
     )
     ours, broker = socket.socketpair()
     ours.setblocking(False)
     client = transport.client
     assert isinstance(client, _FastClient)
     client._sock = ours
-    transport._generation = 1
+    transport._generation = generation
     transport._connected.set()
-    yield transport, broker, got
-    client._sock = None
-    ours.close()
-    broker.close()
+    try:
+        yield transport, broker
+    finally:
+        client._sock = None
+        ours.close()
+        broker.close()
+
+
+@pytest.fixture
+def wired() -> Iterator[tuple[PahoTransport, socket.socket, list[Inbound]]]:
+    got: list[Inbound] = []
+    with _socket_wired(got.append) as (transport, broker):
+        yield transport, broker, got
 
 
 def test_packets_split_anywhere_and_batched_arrive_whole_and_in_order(
@@ -97,20 +112,9 @@ def test_a_batch_of_pubacks_leaves_in_one_write_for_this_connection_only(
 
 def test_the_publishes_of_one_read_arrive_in_one_call_with_the_connection_generation() -> None:
     calls: list[list[Inbound]] = []  # one entry per hand-over, singles as lists of one
-    transport = PahoTransport(
-        MqttConfig(host="127.0.0.1", port=1),
-        SessionOptions("t", "3.1.1", 60, ("pasture/#",), 1000),
-        lambda message: calls.append([message]),
-        calls.append,
-    )
-    ours, broker = socket.socketpair()
-    ours.setblocking(False)
-    client = transport.client
-    assert isinstance(client, _FastClient)
-    client._sock = ours
-    transport._generation = 3
-    transport._connected.set()
-    try:
+    with _socket_wired(lambda m: calls.append([m]), calls.append, generation=3) as wired_:
+        transport, broker = wired_
+        client = transport.client
         topic = b"pasture/v1/o/collar/c-001/telemetry"
         stream = b"".join(publish(topic, mid, b"{}") for mid in range(1, 6))
         broker.sendall(stream + b"\xd0\x00" + publish(topic, 6, b"{}") + publish(topic, 7, b"{}"))
@@ -124,7 +128,3 @@ def test_the_publishes_of_one_read_arrive_in_one_call_with_the_connection_genera
         broker.sendall(publish(topic, 8, b"{}") + publish(topic, 9, b"{}"))
         client.loop_read()
         assert [(m.mid, m.generation) for call in calls[-2:] for m in call] == [(8, 4), (9, 4)]
-    finally:
-        client._sock = None
-        ours.close()
-        broker.close()
