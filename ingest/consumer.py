@@ -74,7 +74,7 @@ class Prepared:
 
     messages: list[Inbound]
     items: list[Item] = field(default_factory=list)
-    keys: list[tuple[str, int, int]] = field(default_factory=list)  # `Item.key`s, in order
+    keys: list[tuple[str, int, int]] = field(default_factory=list)  # items' repeat keys, in order
     dead: list[DeadLetter] = field(default_factory=list)
     observed: dict[str, Observation] = field(default_factory=dict)
     devices: dict[str, DeviceInfo] = field(default_factory=dict)  # tags of the stats points
@@ -345,7 +345,9 @@ class Consumer:
                 obs = observed.get(item.device_id)
                 if obs is None:
                     obs = observed[item.device_id] = Observation([])
-                key = (item.device_id, item.seq, item.ts_ms)  # Item.key, without the call
+                # Exact-repeat identity. `ts` is part of it because a LoRaWAN frame counter
+                # restarts at 0 after a re-join, and a restarted counter is new data.
+                key = (item.device_id, item.seq, item.ts_ms)
                 if key in window or key in in_batch or key in pending:
                     obs.duplicates += 1
                     self.metrics.duplicates.inc()

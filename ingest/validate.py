@@ -38,12 +38,6 @@ class Item:
     ts_ms: int
     readings: tuple[Reading, ...]
 
-    @property
-    def key(self) -> tuple[str, int, int]:
-        """Exact-repeat identity. `ts` is part of it because a LoRaWAN frame counter restarts
-        at 0 after a re-join, and a restarted counter is new data, not a repeat."""
-        return (self.device_id, self.seq, self.ts_ms)
-
 
 def resolve_device(decoded: Decoded, directory: DeviceDirectory) -> DeviceInfo:
     if decoded.device_id is not None:
