@@ -5,10 +5,11 @@ The general path takes a message through the decoder table, a `Decoded`, the reg
 verdict, `build_items` and its per-reading loop: a dozen calls and objects per message, a
 fifth of the consumer's CPU at tens of thousands of messages a second. This does the same
 steps in one function, with the same pieces (`_topic_parts`, `_fast_json`,
-`fastcheck.collar`, `new_position`), and returns exactly the `Item` the general path would
-build, or None whenever the general path could decide anything else: a refusal of any kind,
-another source or kind, several readings, anything `_fast_json` or `fastcheck` does not
-vouch for. The general path then takes the message and decides as it always did
+`fastcheck.envelope_readings`, `build_item`), and returns exactly the `Item` the general path
+would build (the reading goes through that path's own `build_item`), or None whenever the
+general path could decide anything else: a refusal of any kind, another source or kind,
+several readings, a payload `_fast_json` does not vouch for. The general path then takes the
+message and decides as it always did
 (tests/ingest/test_fastlane.py compares the two on every golden case and on generated input).
 """
 
@@ -17,8 +18,9 @@ from __future__ import annotations
 from ingest import fastcheck
 from ingest.decoders.base import _DECLINED, _fast_json
 from ingest.decoders.native import _topic_parts
-from ingest.validate import Item, TimeLimits
-from jaylym.models import DeviceDirectory, DeviceInfo, new_position
+from ingest.reasons import Rejected
+from ingest.validate import Item, TimeLimits, build_item
+from jaylym.models import DeviceDirectory, DeviceInfo
 
 _NATIVE = "pasture/v1/"
 
@@ -39,22 +41,16 @@ def native_collar(
     if parts is None or parts[1] != "collar":
         return None
     obj = _fast_json(payload)
-    if obj is _DECLINED or type(obj) is not dict or obj.get("v") != 1 or type(obj["v"]) is not int:
-        return None
-    readings = obj.get("readings")
-    if type(readings) is not list or len(readings) != 1 or type(readings[0]) is not dict:
-        return None
-    fix = fastcheck.collar(readings[0])
-    if fix is None:
+    readings = None if obj is _DECLINED else fastcheck.envelope_readings(obj)
+    if readings is None or len(readings) != 1:
         return None
     okrug, _kind, device_id = parts
     device = directory.lookup(device_id)
     if device is None or not device.active or device.kind != "collar" or device.okrug != okrug:
         return None
-    seq, ts, lat, lon, hdop, sats, alt, bat = fix
-    ts_ms = round(ts * 1000)
-    if not now_ms - limits.max_age_ms <= ts_ms <= now_ms + limits.max_future_ms:
-        return None
-    reading = new_position(device_id, ts_ms, seq, lat, lon, device.okrug, device.herd_id, hdop,
-                           sats, alt, bat)  # fmt: skip
-    return Item(device_id, seq, ts_ms, (reading,)), device
+    try:
+        # The general path's own step for one reading: the same checks, time limits and item.
+        item = build_item(readings[0], device, now_ms, limits)
+    except Rejected:
+        return None  # the general path refuses it, naming the reading
+    return item, device

@@ -69,20 +69,21 @@ def build_items(
     readings = decoded.readings
     if len(readings) == 1:  # one reading per message: nearly every one
         try:
-            return [_build_item(readings[0], device, now_ms, limits)], []
+            return [build_item(readings[0], device, now_ms, limits)], []
         except Rejected as exc:
             return [], [Rejected(exc.reason, f"readings[0]: {exc.detail}")]
     items: list[Item] = []
     refused: list[Rejected] = []
     for index, raw in enumerate(readings):
         try:
-            items.append(_build_item(raw, device, now_ms, limits))
+            items.append(build_item(raw, device, now_ms, limits))
         except Rejected as exc:
             refused.append(Rejected(exc.reason, f"readings[{index}]: {exc.detail}"))
     return items, refused
 
 
-def _build_item(raw: dict[str, Any], device: DeviceInfo, now_ms: int, limits: TimeLimits) -> Item:
+def build_item(raw: dict[str, Any], device: DeviceInfo, now_ms: int, limits: TimeLimits) -> Item:
+    """The item of one raw reading of `device`, or `Rejected` naming why not."""
     if device.kind == "collar":
         seq, ts, lat, lon, hdop, sats, alt, bat = fastcheck.collar(raw) or _collar_model(raw)
         ts_ms = round(ts * 1000)

@@ -153,3 +153,13 @@ def test_each_plain_change_is_either_taken_or_left_alike() -> None:
                    ("v", True), ("readings", 2), ("repeat", "seq"),
                    ("ts", NOW_S + 600.0006), ("pad", MAX_PAYLOAD + 1)]:  # fmt: skip
         assert not _check(*_message([change])), change
+
+
+def test_a_soil_sample_on_a_collar_topic_is_left_to_the_general_path() -> None:
+    """s-001 is a soil station: its sample is valid, the topic's kind is not (TOPIC_MISMATCH)."""
+    sample = {"seq": 3, "ts": NOW_S - 60, "depths": [10, 30], "vwc": [24.0, 31.5]}
+    payload = json.dumps({"v": 1, "readings": [sample]}).encode()
+    assert not _check("pasture/v1/sogety/collar/s-001/telemetry", payload)
+    items, refused = _general("pasture/v1/sogety/collar/s-001/telemetry", payload)
+    assert items == []
+    assert [r.reason for r in refused] == [Reason.TOPIC_MISMATCH]
