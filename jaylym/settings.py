@@ -68,7 +68,7 @@ class IngestConfig(BaseModel):
     mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
     session_expiry_s: int = 14 * 24 * 3600
     shared_group: str | None = None
-    batch_max: int = 1000
+    batch_max: int = 2000
     flush_interval_s: float = 0.2
     max_payload_bytes: int = 65536
     max_future_s: int = 600
@@ -403,11 +403,11 @@ class Settings(BaseSettings):
         "the load.",
     )
     ingest_batch_max: int = Field(
-        1000,
+        2000,
         ge=1,
         le=65535,
         description="Most messages per durable write and acknowledgement batch; keep it "
-        "within the broker's `max_inflight_messages` (1000 in deploy/mosquitto).",
+        "within the broker's `max_inflight_messages` (2000 in deploy/mosquitto).",
     )
     ingest_flush_interval_s: float = Field(
         0.2, gt=0, le=10, description="Longest a partial batch waits before it is written, s."
