@@ -28,8 +28,9 @@ DEVICES = 50
 BATCH = 1000
 
 
-def loop(influx_url: str, messages: int) -> float:
-    """CPU seconds per message of `Consumer._handle` after one warm-up batch."""
+def loop(influx_url: str, messages: int, size: int = BATCH) -> float:
+    """CPU seconds per message of `Consumer._handle` over batches of `size`, after one
+    warm-up batch."""
     from bench import rawpub, registry_seed
     from ingest.consumer import Consumer
     from ingest.directory import CachedDirectory
@@ -53,24 +54,25 @@ def loop(influx_url: str, messages: int) -> float:
         Inbound(f"pasture/v1/bench/collar/bench-{n % DEVICES:05d}/telemetry",
                 rawpub.reading(n // DEVICES, start + n // DEVICES, n % DEVICES),
                 n % 65535 + 1, 1, 1, time.time())
-        for n in range(BATCH + messages)
+        for n in range(size + messages)
     ]  # fmt: skip
     cfg = IngestConfig(spool_dir=work / "spool")
     consumer = Consumer(cfg, store, CachedDirectory(SqlDeviceDirectory(engine), 60),
                         SqlLedger(engine), Spool(cfg.spool_dir / "cost", 10**8),
                         IngestMetrics())  # fmt: skip
-    consumer._handle(batch[:BATCH])  # warm-up: caches, the HTTP connection, the ledger rows
+    consumer._handle(batch[:size])  # warm-up: caches, the HTTP connection, the ledger rows
     started = time.process_time()
-    for k in range(BATCH, len(batch), BATCH):
-        consumer._handle(batch[k : k + BATCH])
+    for k in range(size, len(batch), size):
+        consumer._handle(batch[k : k + size])
     return (time.process_time() - started) / messages
 
 
-def _callgrind_total(influx_url: str, messages: int) -> int:
+def _callgrind_total(influx_url: str, messages: int, size: int) -> int:
     out = Path(tempfile.mkdtemp(prefix="jaylym-cg-")) / "callgrind.out"
     subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
-         "-m", "bench.consumer_cost", "--influx", influx_url, "--messages", str(messages)],
+         "-m", "bench.consumer_cost", "--influx", influx_url, "--messages", str(messages),
+         "--batch", str(size)],
         cwd=ROOT, check=True, capture_output=True, timeout=1800,
     )  # fmt: skip
     for line in out.read_text().splitlines():
@@ -86,9 +88,10 @@ def main() -> None:
     parser.add_argument("--instructions", action="store_true", help="count with callgrind")
     parser.add_argument("--small", type=int, default=3_000)
     parser.add_argument("--large", type=int, default=9_000)
+    parser.add_argument("--batch", type=int, default=BATCH, help="messages per batch")
     args = parser.parse_args()
     if args.influx and not args.instructions:
-        print(f"{loop(args.influx, args.messages) * 1e6:.2f} us of CPU per message")
+        print(f"{loop(args.influx, args.messages, args.batch) * 1e6:.2f} us of CPU per message")
         return
     from jaylym.services import InfluxD
 
@@ -97,13 +100,14 @@ def main() -> None:
         influx.start()
         try:
             if args.instructions:
-                small = _callgrind_total(influx.url, args.small)
-                large = _callgrind_total(influx.url, args.large)
+                small = _callgrind_total(influx.url, args.small, args.batch)
+                large = _callgrind_total(influx.url, args.large, args.batch)
                 per = (large - small) / (args.large - args.small)
                 print(f"{per:,.0f} instructions per message (callgrind, {args.small} and "
                       f"{args.large} messages differenced)")  # fmt: skip
             else:
-                print(f"{loop(influx.url, args.messages) * 1e6:.2f} us of CPU per message")
+                print(f"{loop(influx.url, args.messages, args.batch) * 1e6:.2f} us of CPU per "
+                      "message")  # fmt: skip
         finally:
             influx.stop()
 
