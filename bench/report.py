@@ -137,6 +137,9 @@ def cpu_figures(state: Run, f: dict[str, float]) -> dict[str, float]:
         for goal, rate in targets.items():
             budget = n * 1e6 / rate - others - out[f"cpu_{key}_bench_us"] if rate else math.nan
             out[f"{key}_budget_{goal}_us"] = budget
+    # Two processes can add only what one leaves of the cores: at the 2-process run's own CPU
+    # per message (every party), the most the machine allows over the 1-process rate.
+    out["two_over_one_ceiling"] = _ratio(out["ingest_2_cores_allow"], f["ingest_1_rate"])
     return out
 
 
@@ -414,4 +417,15 @@ def cpu_markdown(f: dict[str, Any]) -> list[str]:
                    f"{_num(f.get(f'ingest_2_{suffix}'), unit)} |")  # fmt: skip
     out.append(f"| Consumer's measured CPU, µs/msg | {_num(f.get('cpu_ingest_1_consumer_us'))} | "
                f"{_num(f.get('cpu_ingest_2_consumer_us'))} |")  # fmt: skip
+    if f.get("two_over_one_ceiling") is not None:
+        out += [
+            "",
+            "Two processes over one (goal 1.3x): at the 2-process run's CPU per message, every "
+            f"party's, the {cores} cores allow at most "
+            f"{_num(f.get('ingest_2_cores_allow'))} msg/s, "
+            f"**{_num(f.get('two_over_one_ceiling'), 'x')}** the 1-process rate. A second "
+            "process can only add what the first leaves of the cores; where the broker and the "
+            "store share them, 1.3x needs a first process held to 1/1.3 of what the machine "
+            'allows (bench/README.md, "Two processes over one").',
+        ]
     return out

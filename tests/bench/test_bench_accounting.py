@@ -120,6 +120,11 @@ def test_the_ceiling_is_what_the_cores_leave_a_free_consumer() -> None:
     assert any(row.startswith("| Ingest, 2 processes | 28,000 | 8.00 | 13.00 | 11.00 | 35.00")
                for row in table)  # fmt: skip
     assert any("Ceiling with a free consumer" in row for row in table)
+    # two processes: at their 68 µs per message the cores allow n x 1e6 / 68 msg/s, over
+    # the one process's 20 000
+    assert f["two_over_one_ceiling"] == pytest.approx(n * 1e6 / 68.0 / 20_000.0)
+    shown = f"**{n * 1e6 / 68.0 / 20_000.0:.2f}x** the 1-process rate"
+    assert any(shown in row for row in table), table
 
 
 def test_the_meter_reads_its_own_process() -> None:
