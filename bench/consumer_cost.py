@@ -1,6 +1,8 @@
 """What the ingest's consumer thread spends per message, without MQTT: the real `Consumer`
-over batches of 1000 native collar messages (the burst's payloads), into a real InfluxDB over
-HTTP, with the SQL device directory and ledger on a migrated SQLite registry.
+over batches of 2000 (the default `JAYLYM_INGEST_BATCH_MAX`) native collar messages (the
+burst's payloads), into a real InfluxDB over HTTP (not gzipped, as docker-compose.yml runs
+it; JAYLYM_INFLUX_GZIP=true to compare), with the SQL device directory and ledger on a
+migrated SQLite registry.
 
     python -m bench.consumer_cost                    # CPU seconds per message (noisy when shared)
     python -m bench.consumer_cost --instructions     # instructions per message (callgrind)
@@ -25,13 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVICES = 50
-BATCH = 1000
+BATCH = 2000
 
 
 def loop(influx_url: str, messages: int, size: int = BATCH) -> float:
     """CPU seconds per message of `Consumer._handle` over batches of `size`, after one
     warm-up batch."""
     from bench import rawpub, registry_seed
+    from bench.ingest_load import AS_DEPLOYED
     from ingest.consumer import Consumer
     from ingest.directory import CachedDirectory
     from ingest.ledger_sql import SqlLedger
@@ -47,7 +50,9 @@ def loop(influx_url: str, messages: int, size: int = BATCH) -> float:
     url = f"sqlite:///{work}/registry.sqlite3"
     registry_seed.seed(url, "bench", [f"bench-{i:05d}" for i in range(DEVICES)])
     engine = make_engine(url)
-    store = InfluxStore(InfluxConfig(url=influx_url, database=f"cost_{uuid.uuid4().hex[:8]}"))
+    gzip = os.environ.get("JAYLYM_INFLUX_GZIP", AS_DEPLOYED["JAYLYM_INFLUX_GZIP"]) == "true"
+    database = f"cost_{uuid.uuid4().hex[:8]}"
+    store = InfluxStore(InfluxConfig(url=influx_url, database=database, gzip=gzip))
     store.create_database()
     start = int(time.time()) - 86_400
     batch = [
@@ -86,8 +91,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--influx", help="an InfluxDB to use (default: start one)")
     parser.add_argument("--instructions", action="store_true", help="count with callgrind")
-    parser.add_argument("--small", type=int, default=3_000)
-    parser.add_argument("--large", type=int, default=9_000)
+    parser.add_argument("--small", type=int, default=4_000)
+    parser.add_argument("--large", type=int, default=12_000)
     parser.add_argument("--batch", type=int, default=BATCH, help="messages per batch")
     args = parser.parse_args()
     if args.influx and not args.instructions:

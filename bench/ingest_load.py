@@ -40,6 +40,10 @@ from jaylym.services import LocalServer, Mosquitto, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 INGEST_MODE = "jaylym ingest (SQLite registry: SQL device directory and ledger)"
+# The ingest's settings as docker-compose.yml runs it on a district server, InfluxDB on the
+# same host (tests/bench/test_bench_harness.py checks the two agree); the caller's
+# environment may still override them, for an A/B.
+AS_DEPLOYED = {"JAYLYM_INFLUX_GZIP": "false"}
 
 
 @dataclass
@@ -142,6 +146,7 @@ def ingest(
     for index in range(processes):
         port = free_port()
         env = {
+            **AS_DEPLOYED,
             **os.environ,
             "JAYLYM_MQTT_URL": broker.url(), "JAYLYM_TSDB": "influx",
             "JAYLYM_INFLUX_URL": influx_url, "JAYLYM_INFLUX_DB": database,

@@ -96,3 +96,16 @@ def test_profile_summary_leaves_out_imports_and_ranks_project_code() -> None:
     assert inclusive["_handle (ingest/consumer.py)"] == 0.75
     assert "loads (json/__init__.py)" not in inclusive  # not project code
     assert summary["self"][0] == {"function": "loads (json/__init__.py)", "share": 0.75}
+
+
+def test_the_bench_runs_the_ingest_as_compose_does() -> None:
+    """The ingest settings the bench sets are the ones docker-compose.yml deploys."""
+    import yaml
+
+    from bench.ingest_load import AS_DEPLOYED
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    deployed = {key: str(value).lower() for key, value in compose["x-jaylym-env"].items()}
+    assert AS_DEPLOYED, "nothing to compare"
+    for key, value in AS_DEPLOYED.items():
+        assert deployed.get(key) == value, key
