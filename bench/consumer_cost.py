@@ -25,9 +25,13 @@ import time
 import uuid
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
+from jaylym.settings import IngestConfig
+
 ROOT = Path(__file__).resolve().parent.parent
 DEVICES = 50
-BATCH = 2000
+BATCH: int = IngestConfig.model_fields["batch_max"].default
 
 
 def loop(influx_url: str, messages: int, size: int = BATCH) -> float:
@@ -50,7 +54,9 @@ def loop(influx_url: str, messages: int, size: int = BATCH) -> float:
     url = f"sqlite:///{work}/registry.sqlite3"
     registry_seed.seed(url, "bench", [f"bench-{i:05d}" for i in range(DEVICES)])
     engine = make_engine(url)
-    gzip = os.environ.get("JAYLYM_INFLUX_GZIP", AS_DEPLOYED["JAYLYM_INFLUX_GZIP"]) == "true"
+    gzip = TypeAdapter(bool).validate_python(
+        os.environ.get("JAYLYM_INFLUX_GZIP", AS_DEPLOYED["JAYLYM_INFLUX_GZIP"])
+    )  # read as the settings read it
     database = f"cost_{uuid.uuid4().hex[:8]}"
     store = InfluxStore(InfluxConfig(url=influx_url, database=database, gzip=gzip))
     store.create_database()
