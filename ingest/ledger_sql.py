@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine, Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ingest.dedup import DeviceCounts, Observation, change, observe
@@ -26,6 +26,17 @@ class SqlLedger:
         self.engine = engine
         self.dlq = cast(Table, DlqMessage.__table__)
         self.stats = cast(Table, DeviceStats.__table__)
+        # Built once: `record` runs for every batch, and building these statements (the
+        # upsert's `excluded` columns above all) and their cache keys cost more CPU than
+        # running them (bench/results/ingest-round5.md).
+        s = self.stats.c
+        self._insert_dead = insert(self.dlq)
+        self._lock_counts = (
+            select(s.device_id, s.received, s.missing, s.duplicates, s.last_seq)
+            .where(s.device_id.in_(bindparam("devices", expanding=True)))
+            .with_for_update()
+        )
+        self._upsert_counts = self._upsert()
 
     def load_counts(self) -> dict[str, DeviceCounts]:
         s = self.stats.c
@@ -46,7 +57,7 @@ class SqlLedger:
         with self.engine.begin() as conn:
             if dead_letters:
                 conn.execute(
-                    insert(self.dlq),
+                    self._insert_dead,
                     [
                         {
                             "received_at": d.received_at,
@@ -61,17 +72,13 @@ class SqlLedger:
                 )
             if not observed:
                 return deltas
-            s = self.stats.c
+            devices = sorted(observed)  # one lock order for every process
             current = {
                 row.device_id: DeviceCounts(row.received, row.missing, row.duplicates, row.last_seq)
-                for row in conn.execute(
-                    select(s.device_id, s.received, s.missing, s.duplicates, s.last_seq)
-                    .where(s.device_id.in_(sorted(observed)))
-                    .with_for_update()
-                )
+                for row in conn.execute(self._lock_counts, {"devices": devices})
             }
             rows = []
-            for device_id in sorted(observed):  # one lock order for every process
+            for device_id in devices:
                 counts = current.get(device_id, DeviceCounts())
                 before = DeviceCounts(counts.received, counts.missing, counts.duplicates,
                                       counts.last_seq)  # fmt: skip
@@ -81,7 +88,7 @@ class SqlLedger:
                 rows.append({"device_id": device_id, "received": counts.received,
                              "missing": counts.missing, "duplicates": counts.duplicates,
                              "last_seq": counts.last_seq, "updated_at": now})  # fmt: skip
-            conn.execute(self._upsert(), rows)
+            conn.execute(self._upsert_counts, rows)
         return deltas
 
     def _upsert(self) -> Any:
