@@ -109,7 +109,8 @@ def _fast_json(payload: bytes) -> Any:
 
     Everything orjson accepts here, Python's json accepts with the same value
     (tests/ingest/test_json_fast.py)."""
-    if b"\\" in payload:
+    # `find` rather than `in`: the same answer in about half the time (ingest-round5.md).
+    if payload.find(b"\\") >= 0:
         return _DECLINED
     try:
         value = orjson.loads(payload)
@@ -119,7 +120,7 @@ def _fast_json(payload: bytes) -> Any:
         again = orjson.dumps(value)
     except orjson.JSONEncodeError:  # nested deeper than orjson writes: the exact path
         return _DECLINED
-    if b"e+" in again or payload.count(b'"') != again.count(b'"'):
+    if again.find(b"e+") >= 0 or payload.count(b'"') != again.count(b'"'):
         return _DECLINED
     return value
 
