@@ -85,6 +85,21 @@ class Prepared:
         return [r for item in self.items for r in item.readings]
 
 
+@dataclass
+class Early:
+    """A batch's verdicts, decoded while it filled (`Consumer._collect`)."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    now_ms: int | None = None  # set with the first part
+    failed: bool = False  # the registry was unreachable: decoded again in `_handle`
+
+    def result(self, size: int) -> tuple[int, list[Verdict]] | None:
+        """The batch's "now" and verdicts when all `size` messages were decoded."""
+        if self.failed or self.now_ms is None or len(self.verdicts) != size:
+            return None
+        return self.now_ms, self.verdicts
+
+
 class Consumer:
     def __init__(
         self,
@@ -190,9 +205,9 @@ class Consumer:
                 self._pause(stop)
             self._replay()
             return
-        batch = self._collect()
+        batch, early = self._collect()
         if batch:
-            self._handle(batch)
+            self._handle(batch, early)
         else:
             self._settle()
         self._overlap_wait()
@@ -250,20 +265,41 @@ class Consumer:
         else:
             time.sleep(delay)
 
-    def _collect(self) -> list[Inbound]:
+    def _collect(self) -> tuple[list[Inbound], Early]:
+        """The next batch, decoded as it arrives: while the broker is still sending the rest
+        of the batch this thread would otherwise only wait, so the decoding is done by the
+        time the batch closes (bench/results/ingest-round5.md)."""
         interval = self.cfg.flush_interval_s
-        batch = self.inbox.take(self.cfg.batch_max, interval, interval)
-        self._taken += len(batch)
-        return batch
+        early = Early()
 
-    def _handle(self, batch: list[Inbound]) -> None:
-        now_ms = round(self.clock() * 1000)  # one "now" for every time check of the batch
-        try:
-            decoded = [self._decode(msg, now_ms) for msg in batch]
-        except DirectoryUnavailable as exc:
-            log.warning("registry unavailable, holding batch", error=str(exc), size=len(batch))
-            self._undecoded = batch
-            return
+        def decode(part: list[Inbound]) -> None:
+            if early.failed:
+                return
+            if early.now_ms is None:
+                early.now_ms = round(self.clock() * 1000)  # one "now" for the whole batch
+            now_ms = early.now_ms
+            try:
+                early.verdicts.extend([self._decode(msg, now_ms) for msg in part])
+            except DirectoryUnavailable:
+                early.failed = True  # `_handle` decodes the batch again, and holds it
+
+        batch = self.inbox.take(self.cfg.batch_max, interval, interval, decode)
+        self._taken += len(batch)
+        return batch, early
+
+    def _handle(self, batch: list[Inbound], early: Early | None = None) -> None:
+        done = early.result(len(batch)) if early is not None else None
+        if done is not None:
+            now_ms, decoded = done
+        else:
+            now_ms = round(self.clock() * 1000)  # one "now" for every time check of the batch
+            try:
+                decoded = [self._decode(msg, now_ms) for msg in batch]
+            except DirectoryUnavailable as exc:
+                log.warning("registry unavailable, holding batch", error=str(exc),
+                            size=len(batch))  # fmt: skip
+                self._undecoded = batch
+                return
         prepared = self._prepare(batch, decoded, now_ms)
         self._settle()  # batch N before N+1: the ledger sees every device's seqs in order
         if self._held:

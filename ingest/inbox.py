@@ -45,15 +45,26 @@ class Inbox(Generic[T]):
     def qsize(self) -> int:
         return len(self._items)
 
-    def take(self, most: int, first_wait_s: float, fill_wait_s: float) -> list[T]:
+    def take(
+        self,
+        most: int,
+        first_wait_s: float,
+        fill_wait_s: float,
+        meanwhile: Callable[[list[T]], None] | None = None,
+    ) -> list[T]:
         """Up to `most` items: waits at most `first_wait_s` for the first one, then at most
-        `fill_wait_s` more for the batch to fill (it returns as soon as it is full)."""
+        `fill_wait_s` more for the batch to fill (it returns as soon as it is full).
+        `meanwhile` is given each part of the batch as it is taken, in order, so the caller
+        can work on what has come while the rest is still coming."""
         if not self._wait(time.monotonic() + first_wait_s):
             return []
         batch: list[T] = []
         deadline = time.monotonic() + fill_wait_s
         while True:
+            start = len(batch)
             self._drain(batch, most)
+            if meanwhile is not None:
+                meanwhile(batch[start:])
             if len(batch) >= most or not self._wait(deadline):
                 return batch
 

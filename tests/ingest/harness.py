@@ -60,7 +60,8 @@ class RecordingTransport:
 
 class Harness:
     def __init__(self, tmp_path: Path, devices: Iterable[DeviceInfo] = DEVICES, **cfg: Any) -> None:
-        self.cfg = IngestConfig(spool_dir=tmp_path / "spool", flush_interval_s=0.01, **cfg)
+        cfg = {"spool_dir": tmp_path / "spool", "flush_interval_s": 0.01, **cfg}
+        self.cfg = IngestConfig(**cfg)
         self.store = MemoryStore()
         self.ledger = MemoryLedger()
         self.directory = StaticDirectory(devices)

@@ -239,3 +239,78 @@ def test_the_next_batch_is_decoded_while_one_commits_and_sees_its_keys(tmp_path:
     assert h.ledger.counts["cow-1"].received == 3
     assert h.ledger.counts["cow-1"].duplicates == 3
     assert not h.consumer._pending
+
+
+class _SpyDirectory:
+    """The harness's devices, recording each look-up; optionally down for some devices."""
+
+    def __init__(self, inner: Any, down: set[str] | None = None) -> None:
+        self.inner, self.down = inner, down if down is not None else set()
+        self.asked: list[str] = []
+
+    def lookup(self, device_id: str) -> Any:
+        self.asked.append(device_id)
+        if device_id in self.down:
+            raise ConnectionError("registry down")
+        return self.inner.lookup(device_id)
+
+    def by_dev_eui(self, dev_eui: str) -> Any:
+        return self.inner.by_dev_eui(dev_eui)
+
+
+def _send_later(h: Harness, topic: str, payload: dict[str, Any], after: Any) -> Any:
+    """Send `payload` from another thread once `after()` holds (bounded wait)."""
+    import threading
+
+    def run() -> None:
+        deadline = time.monotonic() + 10
+        while not after() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        h.send(topic, payload)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_batch_is_decoded_while_it_fills(tmp_path: Path) -> None:
+    """The first part of a batch is decoded while the rest is still coming: the registry
+    is asked about it before the second part exists. Then one commit, one ack each."""
+    h = Harness(tmp_path, batch_max=2, flush_interval_s=5.0)
+    spy = h.consumer.directory = _SpyDirectory(h.directory)
+    ts0 = time.time() - 3600
+    h.send(COW1, collar_msg([1], ts0=ts0))
+    second = _send_later(h, "pasture/v1/sogety/collar/cow-2/telemetry",
+                         collar_msg([1], ts0=ts0), after=lambda: spy.asked)  # fmt: skip
+    h.consumer.step()  # returns when the batch of 2 is full, not after 5 s
+    second.join(10)
+    assert spy.asked == ["cow-1", "cow-2"]  # each decoded once, cow-1 before cow-2 was sent
+    assert sorted(r.device_id for r in h.store.points.values()) == ["cow-1", "cow-2"]
+    assert h.transport.acked == [1, 2]
+    assert h.store.writes == 1
+
+
+def test_registry_down_for_a_later_part_holds_the_whole_batch(tmp_path: Path) -> None:
+    """A part decoded early does not go ahead of the rest: when the registry fails on a
+    later part, the whole batch is held and later committed once."""
+    from ingest.directory import CachedDirectory
+
+    h = Harness(tmp_path, batch_max=2, flush_interval_s=5.0)
+    spy = _SpyDirectory(h.directory, down={"cow-2"})
+    h.consumer.directory = CachedDirectory(spy, ttl_s=60)  # turns the failure into "down"
+    ts0 = time.time() - 3600
+    h.send(COW1, collar_msg([1], ts0=ts0))
+    second = _send_later(h, "pasture/v1/sogety/collar/cow-2/telemetry",
+                         collar_msg([1], ts0=ts0), after=lambda: spy.asked)  # fmt: skip
+    h.consumer.step()
+    second.join(10)
+    assert h.consumer.holding
+    assert not h.transport.acked
+    assert not h.store.points
+    assert not h.ledger.dead_letters
+    spy.down.clear()
+    h.consumer._retry_s = 0.01
+    h.drain()
+    assert h.transport.acked == [1, 2]
+    assert sorted(r.device_id for r in h.store.points.values()) == ["cow-1", "cow-2"]
+    assert h.ledger.counts["cow-1"].received == h.ledger.counts["cow-2"].received == 1
