@@ -49,26 +49,36 @@ class CachedDirectory:
         self.ttl_s = ttl_s
         self.clock = clock
         self.max_entries = max_entries
-        self._cache: dict[tuple[str, str], tuple[float, DeviceInfo | None]] = {}
+        # One dict per kind of key: `lookup` runs for every message, and a (kind, key) tuple
+        # per look-up cost a third of it.
+        self._ids: dict[str, tuple[float, DeviceInfo | None]] = {}
+        self._euis: dict[str, tuple[float, DeviceInfo | None]] = {}
 
     def _get(
-        self, kind: str, key: str, fetch: Callable[[str], DeviceInfo | None]
+        self,
+        cache: dict[str, tuple[float, DeviceInfo | None]],
+        key: str,
+        fetch: Callable[[str], DeviceInfo | None],
     ) -> DeviceInfo | None:
         now = self.clock()
-        hit = self._cache.get((kind, key))
+        hit = cache.get(key)
         if hit is not None and now - hit[0] < self.ttl_s:
             return hit[1]
         try:
             value = fetch(key)
         except Exception as exc:  # any driver error: the registry is down, not the input bad
             raise DirectoryUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        if len(self._cache) >= self.max_entries:
-            self._cache.clear()
-        self._cache[(kind, key)] = (now, value)
+        if len(self._ids) + len(self._euis) >= self.max_entries:
+            self._ids.clear()
+            self._euis.clear()
+        cache[key] = (now, value)
         return value
 
     def lookup(self, device_id: str) -> DeviceInfo | None:
-        return self._get("id", device_id, self.inner.lookup)
+        hit = self._ids.get(device_id)
+        if hit is not None and self.clock() - hit[0] < self.ttl_s:
+            return hit[1]  # the usual answer, without the call below
+        return self._get(self._ids, device_id, self.inner.lookup)
 
     def by_dev_eui(self, dev_eui: str) -> DeviceInfo | None:
-        return self._get("eui", dev_eui.lower(), self.inner.by_dev_eui)
+        return self._get(self._euis, dev_eui.lower(), self.inner.by_dev_eui)

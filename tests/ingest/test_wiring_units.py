@@ -58,6 +58,20 @@ def test_directory_cache_expires_and_reports_outages() -> None:
         CachedDirectory(Down(), ttl_s=30).lookup("cow-1")
 
 
+def test_directory_cache_keeps_ids_and_euis_apart_and_is_bounded() -> None:
+    device = DeviceInfo("70b3d57ed0000001", "collar", "sogety", dev_eui="70b3d57ed0000002")
+    inner = StaticDirectory([device])
+    cached = CachedDirectory(inner, ttl_s=30, clock=lambda: 0.0, max_entries=3)
+    assert cached.by_dev_eui("70B3D57ED0000001") is None  # an id is not an EUI
+    assert cached.lookup("70b3d57ed0000001") is device
+    assert cached.by_dev_eui("70b3d57ed0000002") is device
+    inner.add(DeviceInfo("cow-1", "collar", "sogety"))
+    assert cached.lookup("cow-1") is not None  # the fourth entry: the cache starts over
+    inner._by_id.clear()  # gone from the registry: only a cache that started over sees it
+    assert cached.lookup("70b3d57ed0000001") is None
+    assert cached.lookup("cow-1") is not None  # asked after the start-over: still cached
+
+
 def test_spool_written_before_a_crash_is_replayed_by_the_next_process(tmp_path: Path) -> None:
     first = Harness(tmp_path)
     first.store.down = True
