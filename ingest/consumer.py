@@ -354,16 +354,17 @@ class Consumer:
         sources: Counter[str] = Counter()
         # Bound once: this loop runs for every message.
         window, pending, observed = self.window.keys, self._pending, prepared.observed
-        keys, items_out, flag = prepared.keys, prepared.items, self._flag
+        keys, items_out, flag, devices = prepared.keys, prepared.items, self._flag, prepared.devices
+        fast = 0  # the fast lane's messages, added to `sources` once
         for msg, verdict in zip(batch, decoded, strict=True):
             if isinstance(verdict, Rejected):
                 sources[_source(msg.topic)] += 1
                 prepared.dead.append(self._dead(msg, verdict))
                 continue
             message, device = verdict
-            prepared.devices[device.device_id] = device
+            devices[device.device_id] = device
             if type(message) is Item:  # the fast lane's: nothing refused
-                sources["native"] += 1
+                fast += 1
                 items = [message]
             else:
                 assert isinstance(message, Decoded)
@@ -392,6 +393,8 @@ class Consumer:
                 keys.append(key)
                 obs.seqs.append(item.seq)
                 items_out.append(flag(item))
+        if fast:
+            sources["native"] += fast
         for source, n in sources.items():  # per batch: labels() costs more than the count
             self.metrics.received.labels(source=source).inc(n)
         self._pending.update(in_batch)
