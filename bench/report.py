@@ -247,28 +247,72 @@ def _num(value: Any, unit: str = "") -> str:
     return f"{value:,.0f}{unit}"
 
 
+def _conditions(meta: dict[str, Any]) -> str:
+    plan = meta["plan"]
+    return (
+        f"Measured {meta['measured_at']} in {meta['duration_s']} s on {meta['machine']}; load "
+        f"average {meta['load_average_before']} before, {meta['load_average_after']} after. "
+        f"{plan['messages']:,} one-reading QoS 1 messages per burst from {plan['connections']} "
+        f"connections in {plan['generator_processes']} generator processes; median of "
+        f"{plan['reps']} repetitions, interleaved (latency: {plan['latency_reps']} of "
+        f"{plan['latency_seconds']:.0f} s). Ingest: {meta['ingest_mode']}."
+    )
+
+
+def _goals_table(result: dict[str, Any]) -> list[str]:
+    out = ["| Measure | Goal | This run | Met |", "|---|---|---:|---|"]
+    for g in result["goals"]:
+        unit = "x" if g["goal"].startswith((">", ">=")) and "MB" not in g["goal"] else ""
+        met = {True: "yes", False: "**no**", None: "not measured"}[g["met"]]
+        out.append(f"| {g['measure']} | {g['goal']} | {_num(g['value'], unit)} | {met} |")
+    return out
+
+
+README_START = "<!-- suite:start -->"
+README_END = "<!-- suite:end -->"
+
+
+def readme_block(result: dict[str, Any]) -> str:
+    """The recorded full run as bench/README.md shows it, between `README_START` and
+    `README_END`: written by the run itself, so the README and results/latest.json cannot
+    tell different stories (tests/bench/test_bench_report.py)."""
+    lines = [
+        "### Full run recorded here",
+        "",
+        _conditions(result["meta"]),
+        "",
+        "#### Goals (ratios of this run's medians)",
+        "",
+        *_goals_table(result),
+        "",
+        "Every figure, the CPU per message by party, the ceiling a free consumer would reach and "
+        "the",
+        "profile: [results/latest.md](results/latest.md).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def with_readme_block(readme: str, result: dict[str, Any]) -> str:
+    """`readme` with the text between the markers replaced by `readme_block(result)`."""
+    head, start, rest = readme.partition(README_START)
+    _, end, tail = rest.partition(README_END)
+    if not start or not end:
+        raise ValueError(f"the README has no {README_START} ... {README_END} markers")
+    return f"{head}{README_START}\n{readme_block(result)}{README_END}{tail}"
+
+
 def markdown(result: dict[str, Any]) -> str:
     meta, f = result["meta"], result["figures"]
     plan = meta["plan"]
     out = [
         f"# Benchmark results ({plan['name']} run)",
         "",
-        f"Measured {meta['measured_at']} in {meta['duration_s']} s on {meta['machine']}; load "
-        f"average {meta['load_average_before']} before, {meta['load_average_after']} after. "
-        f"{plan['messages']:,} one-reading QoS 1 messages per burst from {plan['connections']} "
-        f"connections in {plan['generator_processes']} generator processes; median of "
-        f"{plan['reps']} repetitions, interleaved (latency: {plan['latency_reps']} of "
-        f"{plan['latency_seconds']:.0f} s). Ingest: {meta['ingest_mode']}.",
+        _conditions(meta),
         "",
         "## Goals (ratios of this run's medians)",
         "",
-        "| Measure | Goal | This run | Met |",
-        "|---|---|---:|---|",
+        *_goals_table(result),
     ]
-    for g in result["goals"]:
-        unit = "x" if g["goal"].startswith((">", ">=")) and "MB" not in g["goal"] else ""
-        met = {True: "yes", False: "**no**", None: "not measured"}[g["met"]]
-        out.append(f"| {g['measure']} | {g['goal']} | {_num(g['value'], unit)} | {met} |")
     out += [
         "",
         "## Absolute figures (medians; for scale, not goals)",

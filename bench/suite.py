@@ -152,6 +152,10 @@ def run(plan: Plan, skip: frozenset[str] = frozenset(), out_dir: Path = RESULTS)
     (out_dir / "latest.md").write_text(report.markdown(result))
     if state.profile_text:
         (out_dir / "ingest-profile.txt").write_text(state.profile_text)
+    readme = out_dir.parent / "README.md"
+    if plan.name == "full" and out_dir == RESULTS and readme.exists():
+        # A quick run, or one written elsewhere, leaves the recorded full run alone.
+        readme.write_text(report.with_readme_block(readme.read_text(), result))
     print(report.markdown(result))
     return result
 
