@@ -4,10 +4,10 @@ The rule that makes `kill -9` safe: a message is PUBACKed only after everything 
 durable, its readings in the store or fsync'd in the spool, its refusals in the ledger. Until
 then the broker keeps it (persistent session) and redelivers it to the next process.
 
-Batches close on count (`batch_max`, half the broker's in-flight window: the broker sends no
-more than that many unacknowledged messages, so the next batch arrives while one is made
-durable) and on time (`flush_interval_s`), so a trickle is never stuck waiting for a full
-batch. A batch is decoded part by part while it fills (`_collect`), not after.
+Batches close on count (`batch_max`, kept within the broker's in-flight window: the broker
+sends no more than that many unacknowledged messages) and on time (`flush_interval_s`), so a
+trickle is never stuck waiting for a full batch. A batch is decoded part by part while it
+fills (`_collect`), not after.
 
 With `overlap_commit` (off by default), two batches overlap: while batch N is made durable on
 the commit thread (the HTTP write and the SQLite commit wait with the GIL released), this
@@ -16,9 +16,9 @@ The order of the durable steps does not change: N+1 is committed only after N, e
 acknowledged only after its own commit, and the duplicate check of N+1 sees N's keys (kept
 in `_pending` until N's commit has put them in the repeat window). Everything else that
 touches the store, the spool or the ledger (spool replay, stats, retries) first waits for the
-batch in flight (`_settle`), so only one thread ever writes at a time. The two batches in
-flight are the window's two (Mosquitto's `max_inflight_messages`, and the MQTT 5 receive
-maximum the ingest asks for, 2 x `batch_max`). Off by default: with the broker, InfluxDB and the
+batch in flight (`_settle`), so only one thread ever writes at a time. Two batches in flight
+need a broker window of 2 x `batch_max` (Mosquitto's `max_inflight_messages`, and the MQTT 5
+receive maximum the ingest then asks for). Off by default: with the broker, InfluxDB and the
 load on the same two busy cores, the bench measured more CPU per message with it and no
 steady gain in rate (bench/results/ingest-round2.md): no core is free to run the overlap,
 and the consumer wakes for nearly every message while the next batch trickles in. It is for

@@ -53,7 +53,7 @@ class IngestService:
                 session_expiry_s=cfg.session_expiry_s,
                 subscriptions=topic_filters(cfg),
                 # With the overlap, two batches: one committing, one filling (consumer.py).
-                receive_maximum=min(2 * cfg.batch_max, 65535),  # the batch and the next
+                receive_maximum=min((2 if cfg.overlap_commit else 1) * cfg.batch_max, 65535),
                 status_topic=f"pasture/v1/_ingest/{cfg.client_id.lower().replace('_', '-')}/status",
             ),
             self._offer,

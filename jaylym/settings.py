@@ -406,9 +406,8 @@ class Settings(BaseSettings):
         2000,
         ge=1,
         le=65535,
-        description="Most messages per durable write and acknowledgement batch; keep twice "
-        "it within the broker's `max_inflight_messages` (4000 in deploy/mosquitto), so the "
-        "next batch arrives while one is made durable.",
+        description="Most messages per durable write and acknowledgement batch; keep it "
+        "within the broker's `max_inflight_messages` (2000 in deploy/mosquitto).",
     )
     ingest_flush_interval_s: float = Field(
         0.2, gt=0, le=10, description="Longest a partial batch waits before it is written, s."
@@ -471,8 +470,8 @@ class Settings(BaseSettings):
     ingest_overlap_commit: bool = Field(
         False,
         description="Decode the next batch on a second thread's time while the previous one "
-        "is written and committed (within the same window of two batches). For a store and "
-        "registry on "
+        "is written and committed; two batches then sit in the broker's window, so keep twice "
+        "`JAYLYM_INGEST_BATCH_MAX` within `max_inflight_messages`. For a store and registry on "
         "other hosts; with everything on one busy 2-core machine it cost CPU "
         "(bench/results/ingest-round2.md).",
     )

@@ -56,7 +56,7 @@ def test_broker_runs_the_deploy_configuration(mosquitto) -> None:
     if mosquitto.server is None:
         pytest.skip("broker from JAYLYM_TEST_MQTT_URL")
     conf = mosquitto.server.render_conf()
-    assert "max_inflight_messages 4000" in conf
+    assert "max_inflight_messages 2000" in conf
     assert "persistence true" in conf
     assert "allow_anonymous false" in conf
 
