@@ -83,3 +83,19 @@ def test_spool_written_before_a_crash_is_replayed_by_the_next_process(tmp_path: 
     second.drain()
     assert sorted(r.seq for r in second.store.points.values()) == [1, 2, 3]
     assert second.spool.empty
+
+
+def test_the_ingest_freezes_its_start_up_heap_and_collects_young_objects_less_often() -> None:
+    import gc
+
+    from ingest.service import GC_THRESHOLDS, tune_collector
+
+    before_thresholds, before_frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        gc.set_threshold(700, 10, 10)  # CPython's defaults, whatever ran before in this worker
+        tune_collector()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > before_frozen
+    finally:
+        gc.set_threshold(*before_thresholds)
+        gc.unfreeze()
