@@ -12,6 +12,8 @@ On a machine shared with other work, CPU time swings by tens of percent from run
 same code and input whatever else runs: it runs the loop twice under callgrind, with
 `--small` and `--large` messages, and divides the difference of the totals by the difference
 of the counts, so start-up and imports cancel out. InfluxDB runs outside valgrind.
+`--collector default` leaves Python's cyclic collector as it starts, to compare with the
+ingest's settings (`ingest.service.tune_collector`, the default here).
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ DEVICES = 50
 BATCH: int = IngestConfig.model_fields["batch_max"].default
 
 
-def loop(influx_url: str, messages: int, size: int = BATCH) -> float:
+def loop(influx_url: str, messages: int, size: int = BATCH, collector: str = "tuned") -> float:
     """CPU seconds per message of `Consumer._handle` over batches of `size`, after one
-    warm-up batch."""
+    warm-up batch and, with `collector="tuned"`, the collector set up as `IngestService`
+    does after start-up (`ingest.service.tune_collector`)."""
     from bench import rawpub, registry_seed
     from bench.ingest_load import AS_DEPLOYED
     from ingest.consumer import Consumer
@@ -72,18 +75,22 @@ def loop(influx_url: str, messages: int, size: int = BATCH) -> float:
                         SqlLedger(engine), Spool(cfg.spool_dir / "cost", 10**8),
                         IngestMetrics())  # fmt: skip
     consumer._handle(batch[:size])  # warm-up: caches, the HTTP connection, the ledger rows
+    if collector == "tuned":
+        from ingest.service import tune_collector
+
+        tune_collector()
     started = time.process_time()
     for k in range(size, len(batch), size):
         consumer._handle(batch[k : k + size])
     return (time.process_time() - started) / messages
 
 
-def _callgrind_total(influx_url: str, messages: int, size: int) -> int:
+def _callgrind_total(influx_url: str, messages: int, size: int, collector: str) -> int:
     out = Path(tempfile.mkdtemp(prefix="jaylym-cg-")) / "callgrind.out"
     subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
          "-m", "bench.consumer_cost", "--influx", influx_url, "--messages", str(messages),
-         "--batch", str(size)],
+         "--batch", str(size), "--collector", collector],
         cwd=ROOT, check=True, capture_output=True, timeout=1800,
     )  # fmt: skip
     for line in out.read_text().splitlines():
@@ -100,9 +107,12 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=4_000)
     parser.add_argument("--large", type=int, default=12_000)
     parser.add_argument("--batch", type=int, default=BATCH, help="messages per batch")
+    parser.add_argument("--collector", choices=["tuned", "default"], default="tuned",
+                        help="the cyclic collector as the ingest sets it, or Python's")  # fmt: skip
     args = parser.parse_args()
     if args.influx and not args.instructions:
-        print(f"{loop(args.influx, args.messages, args.batch) * 1e6:.2f} us of CPU per message")
+        per = loop(args.influx, args.messages, args.batch, args.collector)
+        print(f"{per * 1e6:.2f} us of CPU per message")
         return
     from jaylym.services import InfluxD
 
@@ -111,14 +121,14 @@ def main() -> None:
         influx.start()
         try:
             if args.instructions:
-                small = _callgrind_total(influx.url, args.small, args.batch)
-                large = _callgrind_total(influx.url, args.large, args.batch)
+                small = _callgrind_total(influx.url, args.small, args.batch, args.collector)
+                large = _callgrind_total(influx.url, args.large, args.batch, args.collector)
                 per = (large - small) / (args.large - args.small)
                 print(f"{per:,.0f} instructions per message (callgrind, {args.small} and "
                       f"{args.large} messages differenced)")  # fmt: skip
             else:
-                print(f"{loop(influx.url, args.messages, args.batch) * 1e6:.2f} us of CPU per "
-                      "message")  # fmt: skip
+                per = loop(influx.url, args.messages, args.batch, args.collector)
+                print(f"{per * 1e6:.2f} us of CPU per message")
         finally:
             influx.stop()
 
