@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bench.common import median
+from jaylym.docblock import replace_block
 
 if TYPE_CHECKING:
     from bench.suite import Run
@@ -289,16 +290,12 @@ def readme_block(result: dict[str, Any]) -> str:
         "the",
         "profile: [results/latest.md](results/latest.md).",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def with_readme_block(readme: str, result: dict[str, Any]) -> str:
     """`readme` with the text between the markers replaced by `readme_block(result)`."""
-    head, start, rest = readme.partition(README_START)
-    _, end, tail = rest.partition(README_END)
-    if not start or not end:
-        raise ValueError(f"the README has no {README_START} ... {README_END} markers")
-    return f"{head}{README_START}\n{readme_block(result)}{README_END}{tail}"
+    return replace_block(readme, README_START, README_END, readme_block(result))
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from jaylym.docblock import replace_block  # noqa: E402
 from jaylym.models import PositionReading  # noqa: E402
 from jaylym.services import InfluxD, find_binary  # noqa: E402
 from jaylym.settings import InfluxConfig  # noqa: E402
@@ -151,10 +152,7 @@ def main() -> None:
     print()
     print(table)
     if args.readme:
-        text = README.read_text()
-        head, _, rest = text.partition(START)
-        _, _, tail = rest.partition(END)
-        README.write_text(f"{head}{START}\n{table}\n{END}{tail}")
+        README.write_text(replace_block(README.read_text(), START, END, table))
 
 
 def adapter(url: str, gzip: bool, action: Callable[[InfluxStore], None]) -> Timing:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 import jaylym
+from jaylym.docblock import replace_block
 from jaylym.settings import Settings, get_settings
 
 app = typer.Typer(help="Show or check the effective JAYLYM_* settings.", no_args_is_help=True)
@@ -46,11 +47,7 @@ def settings_table() -> str:
 
 def replace_readme_block(text: str, table_text: str) -> str:
     """`text` with the block between the settings markers replaced by `table_text`."""
-    head, start, rest = text.partition(README_START)
-    _, end, tail = rest.partition(README_END)
-    if not start or not end:
-        raise ValueError("README has no settings markers")
-    return f"{head}{README_START}\n{table_text}\n{README_END}{tail}"
+    return replace_block(text, README_START, README_END, table_text)
 
 
 @app.command("table")
